@@ -1,0 +1,100 @@
+// Package record defines the unit of data that flows through a conveyor-wasm
+// pipeline. It is a leaf package so that conditions, connectors, plugins and
+// the engine can share one record model without import cycles; the engine
+// re-exports it as engine.Record.
+package record
+
+import (
+	"math"
+	"time"
+
+	"github.com/valyala/fastjson"
+)
+
+// NoEventTime is the EventTime of a record whose event time is unknown.
+const NoEventTime int64 = math.MinInt64
+
+// Record is one event: a key, an opaque payload (JSON by default), string
+// metadata, an event time and the name of the source that produced it.
+//
+// A Record is not safe for concurrent mutation. The engine hands each record
+// to one stage at a time; fan-out clones a record before branches that may
+// change it.
+type Record struct {
+	// Key identifies the record for partitioning and hash load balancing.
+	Key string
+	// Payload is the record body. JSON unless a stage says otherwise.
+	Payload []byte
+	// Metadata holds string attributes (headers, routing hints).
+	Metadata Metadata
+	// EventTime is the event time in Unix nanoseconds, or NoEventTime.
+	EventTime int64
+	// Source names the source (or source partition) the record came from.
+	Source string
+	// Origin says where the record was read from ("file.jsonl:12"), for
+	// dead-letter reasons. Empty when unknown.
+	Origin string
+
+	parsed   *fastjson.Value
+	parseErr error
+	parser   *fastjson.Parser
+	state    uint8 // 0 not parsed, 1 parsed (parsed or parseErr set)
+}
+
+// New returns a record with the given key and payload and no event time.
+func New(key string, payload []byte) *Record {
+	return &Record{Key: key, Payload: payload, EventTime: NoEventTime}
+}
+
+// HasEventTime reports whether the record carries an event time.
+func (r *Record) HasEventTime() bool { return r.EventTime != NoEventTime }
+
+// Time returns the event time as a time.Time, or the zero Time when the
+// record has none.
+func (r *Record) Time() time.Time {
+	if r.EventTime == NoEventTime {
+		return time.Time{}
+	}
+	return time.Unix(0, r.EventTime).UTC()
+}
+
+// SetTime sets the event time from t.
+func (r *Record) SetTime(t time.Time) { r.EventTime = t.UnixNano() }
+
+// JSON returns the payload parsed as JSON. The payload is parsed at most once
+// per record, on first use, however many conditions read it; the result is
+// cached until SetPayload is called. The returned value must not be used
+// after the payload changes.
+func (r *Record) JSON() (*fastjson.Value, error) {
+	if r.state == 0 {
+		if r.parser == nil {
+			r.parser = new(fastjson.Parser)
+		}
+		r.parsed, r.parseErr = r.parser.ParseBytes(r.Payload)
+		r.state = 1
+	}
+	return r.parsed, r.parseErr
+}
+
+// SetPayload replaces the payload and forgets any cached parse.
+func (r *Record) SetPayload(p []byte) {
+	r.Payload = p
+	r.parsed, r.parseErr, r.state = nil, nil, 0
+}
+
+// Clone returns a copy of r that can be changed independently. The payload
+// bytes are shared (payloads are treated as immutable; use SetPayload to
+// change one), the metadata is copied, and the JSON cache is not carried over.
+func (r *Record) Clone() *Record {
+	c := &Record{
+		Key:       r.Key,
+		Payload:   r.Payload,
+		EventTime: r.EventTime,
+		Source:    r.Source,
+		Origin:    r.Origin,
+	}
+	if len(r.Metadata) > 0 {
+		c.Metadata = append(Metadata(nil), r.Metadata...)
+	}
+	return c
+}
