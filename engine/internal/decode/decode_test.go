@@ -1,0 +1,133 @@
+package decode
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+type inner struct {
+	At   Pos    `yaml:"-"`
+	Name string `yaml:"name,required"`
+	N    int    `yaml:"n"`
+}
+
+type outer struct {
+	ID      string            `yaml:"id,required" doc:"identifier"`
+	Every   time.Duration     `yaml:"every"`
+	On      bool              `yaml:"on"`
+	Ratio   float64           `yaml:"ratio"`
+	Items   []inner           `yaml:"items"`
+	Labels  map[string]string `yaml:"labels"`
+	Raw     *yaml.Node        `yaml:"raw"`
+	Nested  *inner            `yaml:"nested"`
+	Size    uint32            `yaml:"size"`
+	Anyword any               `yaml:"any"`
+}
+
+func parse(t *testing.T, src string) *yaml.Node {
+	t.Helper()
+	var n yaml.Node
+	if err := yaml.Unmarshal([]byte(src), &n); err != nil {
+		t.Fatal(err)
+	}
+	return &n
+}
+
+func TestDecoder_Decode_Valid(t *testing.T) {
+	n := parse(t, `
+id: x
+every: 1m30s
+on: true
+ratio: 0.5
+items:
+  - name: a
+    n: 2
+labels: {k: v}
+raw: {anything: [1, 2]}
+nested: {name: b}
+size: 1_024
+any: [1, "two"]
+`)
+	d := &Decoder{File: "p.yaml"}
+	var o outer
+	d.Decode(n, &o)
+	if err := d.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if o.ID != "x" || o.Every != 90*time.Second || !o.On || o.Ratio != 0.5 || o.Size != 1024 {
+		t.Fatalf("scalars: %+v", o)
+	}
+	if len(o.Items) != 1 || o.Items[0].Name != "a" || o.Items[0].N != 2 || o.Items[0].At.Line != 7 || o.Items[0].At.Col != 5 {
+		t.Fatalf("items: %+v", o.Items)
+	}
+	if o.Labels["k"] != "v" || o.Raw == nil || o.Raw.Kind != yaml.MappingNode || o.Nested.Name != "b" {
+		t.Fatalf("labels/raw/nested: %+v", o)
+	}
+	if l, ok := o.Anyword.([]any); !ok || len(l) != 2 {
+		t.Fatalf("any: %#v", o.Anyword)
+	}
+}
+
+func TestDecoder_Decode_AllErrors(t *testing.T) {
+	n := parse(t, `id: x
+evry: 5s
+on: maybe
+items:
+  - n: "3"
+every: soon
+`)
+	d := &Decoder{File: "p.yaml"}
+	var o outer
+	d.Decode(n, &o)
+	got := d.Err().Error()
+	for _, want := range []string{
+		`p.yaml:2:1: unknown key "evry" (did you mean "every"?)`,
+		`p.yaml:3:5: expected true or false, got "maybe"`,
+		`p.yaml:5:5: missing required key "name"`,
+		`p.yaml:5:8: expected an integer, got "3"`,
+		`p.yaml:6:8: invalid duration "soon"`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+	if len(d.Errs) != 5 {
+		t.Errorf("got %d errors, want 5:\n%s", len(d.Errs), got)
+	}
+}
+
+func TestDecoder_Decode_DuplicateKey(t *testing.T) {
+	n := parse(t, "labels: {a: 1, a: 2}\n")
+	d := &Decoder{File: "f"}
+	var o struct {
+		Labels map[string]string `yaml:"labels"`
+	}
+	d.Decode(n, &o)
+	if d.Err() == nil || !strings.Contains(d.Err().Error(), `duplicate key "a"`) {
+		t.Fatalf("want duplicate key error, got %v", d.Err())
+	}
+}
+
+func TestFields_Docs(t *testing.T) {
+	fs := Fields(&outer{Every: time.Second})
+	if fs[0].Name != "id" || !fs[0].Required || fs[0].Doc != "identifier" || fs[0].Type != "string" {
+		t.Fatalf("first field: %+v", fs[0])
+	}
+	if fs[1].Type != "duration" || fs[1].Default != "1s" {
+		t.Fatalf("every: %+v", fs[1])
+	}
+}
+
+func TestDistance(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		d    int
+	}{{"", "", 0}, {"abc", "abc", 0}, {"evry", "every", 1}, {"kitten", "sitting", 3}} {
+		if got := distance(c.a, c.b); got != c.d {
+			t.Errorf("distance(%q,%q)=%d want %d", c.a, c.b, got, c.d)
+		}
+	}
+}
