@@ -34,6 +34,9 @@ type Record struct {
 	// Origin says where the record was read from ("file.jsonl:12"), for
 	// dead-letter reasons. Empty when unknown.
 	Origin string
+	// Ack follows the source record this one derives from; nil when the
+	// record is not tracked (built by hand, in tests).
+	Ack *Ack
 
 	parsed   *fastjson.Value
 	parseErr error
@@ -82,7 +85,13 @@ func (r *Record) SetPayload(p []byte) {
 	r.parsed, r.parseErr, r.state = nil, nil, 0
 }
 
-// Clone returns a copy of r that can be changed independently. The payload
+// UseParser makes JSON parse with p, which must not be used for anything
+// else while the record lives. Sources that allocate records in slabs use it
+// to allocate parsers in slabs too.
+func (r *Record) UseParser(p *fastjson.Parser) { r.parser = p }
+
+// Clone returns a copy of r that can be changed independently. The copy
+// shares r's Ack: the caller forks the Ack when both continue. The payload
 // bytes are shared (payloads are treated as immutable; use SetPayload to
 // change one), the metadata is copied, and the JSON cache is not carried over.
 func (r *Record) Clone() *Record {
@@ -92,6 +101,7 @@ func (r *Record) Clone() *Record {
 		EventTime: r.EventTime,
 		Source:    r.Source,
 		Origin:    r.Origin,
+		Ack:       r.Ack,
 	}
 	if len(r.Metadata) > 0 {
 		c.Metadata = append(Metadata(nil), r.Metadata...)

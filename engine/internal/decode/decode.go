@@ -5,8 +5,11 @@
 // Struct fields are matched by their `yaml:"name"` tag. Supported field
 // types: string, bool, ints, uints, floats, time.Duration (Go syntax, "5s"),
 // slices, maps with string keys, nested structs and pointers to them,
-// *yaml.Node (kept raw for a later, more specific decoder) and Pos (filled
-// with the position of the mapping that holds it). The tag option
+// *yaml.Node (kept raw for a later, more specific decoder), Pos (filled
+// with the position of the mapping that holds it) and types implementing
+// Unmarshaler. A *yaml.Node field tagged `yaml:",inline"` collects the keys
+// no other field claims, as a mapping, for a second decoder (a connector's
+// own config) to check. The tag option
 // `required` makes a missing key an error. A `doc:"..."` tag documents a
 // field; Fields lists them for generated documentation.
 package decode
@@ -125,6 +128,12 @@ func (d *Decoder) value(n *yaml.Node, v reflect.Value) {
 	}
 	if v.Type() == nodeType {
 		v.Set(reflect.ValueOf(n))
+		return
+	}
+	if v.CanAddr() && v.Addr().Type().Implements(unmarshalerType) {
+		if err := v.Addr().Interface().(Unmarshaler).DecodeNode(d.File, n); err != nil {
+			d.Errs = append(d.Errs, err)
+		}
 		return
 	}
 	if v.Type() == durationType {
@@ -249,6 +258,14 @@ func scalar[T any](n *yaml.Node, parse func(string) (T, error)) (T, bool) {
 	return x, true
 }
 
+// Unmarshaler is implemented by types that decode themselves from a node
+// (conditions, for example, keep the node to compile it later).
+type Unmarshaler interface {
+	DecodeNode(file string, n *yaml.Node) error
+}
+
+var unmarshalerType = reflect.TypeOf((*Unmarshaler)(nil)).Elem()
+
 // field describes one decodable struct field.
 type field struct {
 	name     string
@@ -265,6 +282,9 @@ func fields(t reflect.Type) []field {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
+		if opts == "inline" {
+			continue
+		}
 		out = append(out, field{name: name, index: i, required: strings.Contains(opts, "required")})
 	}
 	return out
@@ -285,6 +305,17 @@ func (d *Decoder) structValue(n *yaml.Node, v reflect.Value) {
 		return
 	}
 	fs := fields(t)
+	rest := -1 // index of an `,inline` *yaml.Node field collecting unknown keys
+	for i := 0; i < t.NumField(); i++ {
+		if strings.HasSuffix(t.Field(i).Tag.Get("yaml"), ",inline") && t.Field(i).Type == nodeType {
+			rest = i
+		}
+	}
+	var restNode *yaml.Node
+	if rest >= 0 {
+		restNode = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
+		v.Field(rest).Set(reflect.ValueOf(restNode))
+	}
 	seen := make(map[string]bool, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], Resolve(n.Content[i+1])
@@ -299,6 +330,10 @@ func (d *Decoder) structValue(n *yaml.Node, v reflect.Value) {
 				f = &fs[j]
 				break
 			}
+		}
+		if f == nil && restNode != nil {
+			restNode.Content = append(restNode.Content, k, n.Content[i+1])
+			continue
 		}
 		if f == nil {
 			d.errorf(k, "unknown key %q%s", k.Value, suggest(k.Value, fs))

@@ -131,3 +131,50 @@ func TestDistance(t *testing.T) {
 		}
 	}
 }
+
+type withRest struct {
+	Type string     `yaml:"type"`
+	Rest *yaml.Node `yaml:",inline"`
+}
+
+func TestDecoder_Decode_InlineRest(t *testing.T) {
+	n := parse(t, "type: file\npath: a.jsonl\nformat: envelope\n")
+	d := &Decoder{File: "f"}
+	var w withRest
+	d.Decode(n, &w)
+	if d.Err() != nil {
+		t.Fatal(d.Err())
+	}
+	if w.Type != "file" || len(w.Rest.Content) != 4 || w.Rest.Content[0].Value != "path" {
+		t.Fatalf("rest: %+v", w.Rest)
+	}
+	var cfg struct {
+		Path string `yaml:"path"`
+	}
+	d.Decode(w.Rest, &cfg)
+	if got := d.Err(); got == nil || !strings.Contains(got.Error(), `f:3:1: unknown key "format"`) {
+		t.Fatalf("second pass must report the unclaimed key with its position, got %v", got)
+	}
+}
+
+type selfDecoding struct{ got string }
+
+func (s *selfDecoding) DecodeNode(file string, n *yaml.Node) error {
+	if n.Value == "bad" {
+		return Errorf(file, n, "bad value")
+	}
+	s.got = n.Value
+	return nil
+}
+
+func TestDecoder_Decode_Unmarshaler(t *testing.T) {
+	var o struct {
+		A selfDecoding `yaml:"a"`
+		B selfDecoding `yaml:"b"`
+	}
+	d := &Decoder{File: "f"}
+	d.Decode(parse(t, "a: ok\nb: bad\n"), &o)
+	if o.A.got != "ok" || d.Err() == nil || d.Err().Error() != "f:2:4: bad value" {
+		t.Fatalf("got %+v, err %v", o, d.Err())
+	}
+}
