@@ -1,0 +1,151 @@
+// Package connectors holds the sources and sinks a pipeline reads from and
+// writes to, and the registry through which the engine finds them by type
+// name. Each connector registers a Spec whose config struct is at once the
+// validator (the engine decodes the user's YAML into it, strictly, with
+// positions) and the documentation (`conveyor-wasm docs` prints it).
+package connectors
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"sync"
+
+	"github.com/conveyor-etl/conveyor-wasm/engine/record"
+)
+
+// Emitter is how a source hands records to the pipeline.
+type Emitter interface {
+	// Emit hands a batch to the pipeline, which owns the records (and the
+	// slice) afterwards. It blocks while the pipeline is full: that is the
+	// backpressure a source feels. It returns an error once the pipeline
+	// stops accepting records (ctx done).
+	Emit(ctx context.Context, batch []*record.Record) error
+	// Reject reports input that could not become a record (a malformed
+	// line). It is sent to the dead-letter sink with origin and err as the
+	// reason, and counted; the source carries on.
+	Reject(ctx context.Context, raw []byte, origin string, err error) error
+}
+
+// Source produces records. Read runs until the input is exhausted (nil) or
+// ctx is cancelled (ctx.Err()); it is called once.
+type Source interface {
+	Read(ctx context.Context, out Emitter) error
+	Close() error
+}
+
+// Sink consumes records. Write is never called concurrently for one Sink;
+// when Write returns nil the records are written (as durably as the sink
+// promises: a file sink flushes on Close, and on Flush).
+type Sink interface {
+	Write(ctx context.Context, batch []*record.Record) error
+	// Flush pushes buffered writes to the operating system.
+	Flush() error
+	Close() error
+}
+
+// Kind says whether a connector is a source or a sink.
+type Kind int
+
+// Connector kinds.
+const (
+	KindSource Kind = iota + 1
+	KindSink
+)
+
+func (k Kind) String() string {
+	if k == KindSource {
+		return "source"
+	}
+	return "sink"
+}
+
+// Env is what a connector may use when it is built.
+type Env struct {
+	// BaseDir is the directory relative paths are resolved against (the
+	// pipeline file's directory).
+	BaseDir string
+	// BatchSize is the preferred number of records per Emit.
+	BatchSize int
+	// Name is the source's name or the sink service's name.
+	Name   string
+	Logger *slog.Logger
+	Stdin  io.Reader
+	Stdout io.Writer
+}
+
+// Spec describes one connector type.
+type Spec struct {
+	Type    string
+	Kind    Kind
+	Summary string
+	// NewConfig returns a pointer to a config struct holding the defaults.
+	// Its fields carry `yaml:"name"` and `doc:"..."` tags.
+	NewConfig func() any
+	// Build makes a Source (KindSource) or a Sink (KindSink) from a config
+	// returned by NewConfig and filled in from the pipeline file.
+	Build func(cfg any, env Env) (any, error)
+	// Check validates a decoded config without opening anything, for
+	// `validate`; nil means no checks beyond decoding.
+	Check func(cfg any) error
+}
+
+var (
+	mu    sync.RWMutex
+	specs = map[string]Spec{}
+)
+
+func key(k Kind, typ string) string { return k.String() + "/" + typ }
+
+// Register adds a connector type. It panics on a duplicate, like
+// database/sql.Register: registration happens in init.
+func Register(s Spec) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := specs[key(s.Kind, s.Type)]; dup {
+		panic(fmt.Sprintf("connectors: %s %q registered twice", s.Kind, s.Type))
+	}
+	specs[key(s.Kind, s.Type)] = s
+}
+
+// Lookup finds the spec of a connector type.
+func Lookup(k Kind, typ string) (Spec, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	s, ok := specs[key(k, typ)]
+	return s, ok
+}
+
+// Types lists the registered type names of kind k, sorted.
+func Types(k Kind) []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	var out []string
+	for _, s := range specs {
+		if s.Kind == k {
+			out = append(out, s.Type)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// BuildSource builds a source from a spec and its decoded config.
+func BuildSource(s Spec, cfg any, env Env) (Source, error) {
+	x, err := s.Build(cfg, env)
+	if err != nil {
+		return nil, fmt.Errorf("source %q (%s): %w", env.Name, s.Type, err)
+	}
+	return x.(Source), nil
+}
+
+// BuildSink builds a sink from a spec and its decoded config.
+func BuildSink(s Spec, cfg any, env Env) (Sink, error) {
+	x, err := s.Build(cfg, env)
+	if err != nil {
+		return nil, fmt.Errorf("sink %q (%s): %w", env.Name, s.Type, err)
+	}
+	return x.(Sink), nil
+}
