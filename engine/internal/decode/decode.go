@@ -348,22 +348,29 @@ func (d *Decoder) structValue(n *yaml.Node, v reflect.Value) {
 	}
 }
 
-// suggest proposes the closest known key, if one is close enough.
+// suggest proposes the closest known key, if one is close enough, or lists
+// the known keys.
 func suggest(key string, fs []field) string {
-	best, bestD := "", 3
-	for _, f := range fs {
-		if dd := distance(key, f.name); dd < bestD {
-			best, bestD = f.name, dd
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf(" (did you mean %q?)", best)
-	}
 	names := make([]string, len(fs))
 	for i, f := range fs {
 		names[i] = f.name
 	}
+	if best := Closest(key, names); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
 	return " (known keys: " + strings.Join(names, ", ") + ")"
+}
+
+// Closest returns the candidate nearest to word by edit distance when it is
+// within 2 edits (ties: the first in candidates), or "".
+func Closest(word string, candidates []string) string {
+	best, bestD := "", 3
+	for _, c := range candidates {
+		if d := distance(word, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
 }
 
 // distance is the Levenshtein edit distance.

@@ -1,0 +1,117 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/conveyor-etl/conveyor-wasm/conditions"
+	"github.com/conveyor-etl/conveyor-wasm/engine/record"
+	"github.com/valyala/fastjson"
+)
+
+// Missing event time policies.
+const (
+	MissingDeadLetter        = "dead_letter"
+	MissingDrop              = "drop"
+	MissingUseProcessingTime = "use_processing_time"
+)
+
+// eventTimeExtractor sets records' event time from a payload field or a CEL
+// expression.
+type eventTimeExtractor struct {
+	path    []string
+	field   string
+	scale   int64 // nanoseconds per unit; 0 for rfc3339
+	expr    *conditions.ValueProgram
+	missing string
+	now     func() time.Time
+}
+
+var unitScale = map[string]int64{
+	"s": int64(time.Second), "ms": int64(time.Millisecond),
+	"us": int64(time.Microsecond), "ns": 1, "rfc3339": 0,
+}
+
+func newEventTimeExtractor(env *conditions.Env, file string, c *EventTimeConfig) (*eventTimeExtractor, error) {
+	x := &eventTimeExtractor{missing: c.Missing, field: c.Field, now: time.Now}
+	switch x.missing {
+	case "":
+		x.missing = MissingDeadLetter
+	case MissingDeadLetter, MissingDrop, MissingUseProcessingTime:
+	default:
+		return nil, fmt.Errorf("unknown missing policy %q (want dead_letter, drop or use_processing_time)", c.Missing)
+	}
+	switch {
+	case c.Field != "" && c.Expression != "":
+		return nil, errors.New("set field or expression, not both")
+	case c.Field != "":
+		x.path = strings.Split(c.Field, ".")
+		unit := c.Unit
+		if unit == "" {
+			unit = "ms"
+		}
+		sc, ok := unitScale[unit]
+		if !ok {
+			return nil, fmt.Errorf("unknown unit %q (want s, ms, us, ns or rfc3339)", c.Unit)
+		}
+		x.scale = sc
+	case c.Expression != "":
+		if c.Unit != "" {
+			return nil, errors.New("unit applies to field, not expression")
+		}
+		vp, err := env.CompileValue(c.Expression, conditions.Source{File: file})
+		if err != nil {
+			return nil, err
+		}
+		x.expr = vp
+	default:
+		return nil, errors.New("set field or expression")
+	}
+	return x, nil
+}
+
+var errNoEventTime = errors.New("no event time")
+
+// extract sets r.EventTime. It returns errNoEventTime (wrapped) when the
+// record has none; the caller applies x.missing.
+func (x *eventTimeExtractor) extract(r *record.Record) error {
+	if x.expr != nil {
+		t, err := x.expr.EvalTime(r)
+		if err != nil {
+			return fmt.Errorf("event_time expression: %w", err)
+		}
+		r.EventTime = t
+		return nil
+	}
+	v, err := r.JSON()
+	if err != nil {
+		return fmt.Errorf("event_time: payload is not JSON: %w", err)
+	}
+	f := v.Get(x.path...)
+	if f == nil || f.Type() == fastjson.TypeNull {
+		return fmt.Errorf("%w: field %q is missing", errNoEventTime, x.field)
+	}
+	if x.scale == 0 {
+		if f.Type() != fastjson.TypeString {
+			return fmt.Errorf("event_time: field %q is %s, want an RFC 3339 string", x.field, f.Type())
+		}
+		t, err := time.Parse(time.RFC3339Nano, string(f.GetStringBytes()))
+		if err != nil {
+			return fmt.Errorf("event_time: field %q: %w", x.field, err)
+		}
+		r.EventTime = t.UnixNano()
+		return nil
+	}
+	if f.Type() != fastjson.TypeNumber {
+		return fmt.Errorf("event_time: field %q is %s, want a number", x.field, f.Type())
+	}
+	if i, err := f.Int64(); err == nil {
+		r.EventTime = i * x.scale
+		return nil
+	}
+	fl, _ := f.Float64()
+	r.EventTime = int64(fl * float64(x.scale))
+	return nil
+}

@@ -1,0 +1,70 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/conveyor-etl/conveyor-wasm/engine/internal/decode"
+	"go.yaml.in/yaml/v3"
+)
+
+// Load reads, decodes and compiles the pipeline file at path (YAML or
+// JSON). Every problem is reported at once, each as file:line:col: message.
+func Load(path string) (*Pipeline, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read pipeline: %w", err)
+	}
+	p, err := Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Compile(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Parse decodes a pipeline file's contents without compiling it. file is
+// used in error positions and as the base for relative paths.
+func Parse(file string, data []byte) (*Pipeline, error) {
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+		return nil, syntaxError(file, err)
+	}
+	root := decode.Resolve(&doc)
+	if root == nil {
+		return nil, fmt.Errorf("%s: empty pipeline file", file)
+	}
+	d := &decode.Decoder{File: file}
+	p := &Pipeline{}
+	d.Decode(root, p)
+	p.File = file
+	if err := d.Err(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// syntaxError turns a YAML parser error ("yaml: line 3: ...") into
+// file:line:col form.
+func syntaxError(file string, err error) error {
+	var line, col int
+	msg := err.Error()
+	if n, _ := fmt.Sscanf(msg, "yaml: line %d:", &line); n == 1 {
+		_, rest, _ := bytes.Cut([]byte(msg), []byte(": "))
+		_, rest, _ = bytes.Cut(rest, []byte(": "))
+		return fmt.Errorf("%s:%d:%d: syntax error: %s", file, line, max(col, 1), rest)
+	}
+	return fmt.Errorf("%s: syntax error: %w", file, err)
+}
+
+// baseDir is the directory relative paths in the pipeline resolve against.
+func (p *Pipeline) baseDir() string {
+	if p.File == "" {
+		return "."
+	}
+	return filepath.Dir(p.File)
+}

@@ -1,0 +1,293 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/conveyor-etl/conveyor-wasm/conditions"
+	"github.com/conveyor-etl/conveyor-wasm/engine/internal/decode"
+	"go.yaml.in/yaml/v3"
+)
+
+// Position is a place in a pipeline file.
+type Position = decode.Pos
+
+// Pipeline is a pipeline definition: sources, stages, the edges between them
+// and the services stages refer to. It is what a pipeline file decodes to;
+// Compile turns it into a runnable plan.
+type Pipeline struct {
+	At          Position           `yaml:"-"`
+	ID          string             `yaml:"id,required" doc:"pipeline identifier"`
+	Name        string             `yaml:"name" doc:"human-readable name"`
+	Description string             `yaml:"description" doc:"free text"`
+	Settings    Settings           `yaml:"settings" doc:"runtime settings"`
+	Sources     []Source           `yaml:"sources" doc:"where records come from; each source's name can start edges, as can the special node 'source' (every source)"`
+	Services    map[string]Service `yaml:"services" doc:"named sinks and plugins that stages refer to by service_name"`
+	Stages      []Stage            `yaml:"stages" doc:"the DAG's nodes"`
+	Edges       []Edge             `yaml:"edges" doc:"the DAG's edges, each with an optional condition"`
+
+	// File is the path the pipeline was read from ("" when built in Go).
+	File string `yaml:"-"`
+
+	plan *plan
+}
+
+// Settings are pipeline-wide runtime settings.
+type Settings struct {
+	At         Position `yaml:"-"`
+	BatchSize  int      `yaml:"batch_size" doc:"records per batch moved between stages"`
+	QueueDepth int      `yaml:"queue_depth" doc:"batches buffered in front of each stage; a full queue blocks the stages feeding it (backpressure)"`
+	// Unmatched says what happens to a record no outgoing edge of a
+	// (non-sink) stage accepts.
+	Unmatched UnmatchedPolicy `yaml:"unmatched" doc:"what happens to a record that no outgoing edge accepts: drop, dead_letter or error (stop the run)"`
+	// DeadLetter names the service (a sink) dead-lettered records go to.
+	// Empty: JSON lines on standard error.
+	DeadLetter string `yaml:"dead_letter" doc:"service name of the sink that receives every record the pipeline could not handle, with the reason; default: standard error"`
+}
+
+// UnmatchedPolicy is the fate of a record no route accepts.
+type UnmatchedPolicy string
+
+// Unmatched policies.
+const (
+	UnmatchedDrop       UnmatchedPolicy = "drop"
+	UnmatchedDeadLetter UnmatchedPolicy = "dead_letter"
+	UnmatchedError      UnmatchedPolicy = "error"
+)
+
+// Source is an input of the pipeline.
+type Source struct {
+	At   Position `yaml:"-"`
+	Name string   `yaml:"name,required" doc:"source name; edges may start from it"`
+	Type string   `yaml:"type,required" doc:"connector type (file, generate, ...)"`
+	// EventTime says where records' event time comes from.
+	EventTime *EventTimeConfig `yaml:"event_time" doc:"where the event time comes from"`
+	// Config holds the connector's own keys, checked against its spec.
+	Config *yaml.Node `yaml:",inline"`
+}
+
+// EventTimeConfig extracts a record's event time.
+type EventTimeConfig struct {
+	At Position `yaml:"-"`
+	// Field is a dot path into the JSON payload.
+	Field string `yaml:"field" doc:"dot path of the payload field holding the event time"`
+	// Unit of a numeric field: s, ms, us, ns; or rfc3339 for strings.
+	Unit string `yaml:"unit" doc:"s, ms, us or ns for numbers; rfc3339 for strings"`
+	// Expression is a CEL expression producing a timestamp (or seconds).
+	Expression string `yaml:"expression" doc:"CEL expression yielding a timestamp, instead of field"`
+	// Missing is the policy for records without an event time.
+	Missing string `yaml:"missing" doc:"records without event time: dead_letter (default), drop, or use_processing_time"`
+}
+
+// Service is a named sink or plugin.
+type Service struct {
+	At     Position   `yaml:"-"`
+	Type   string     `yaml:"type,required" doc:"sink connector type (file, stdout, discard, ...) or wasm"`
+	Config *yaml.Node `yaml:",inline"`
+}
+
+// StageType is the kind of a stage.
+type StageType string
+
+// Stage types.
+const (
+	StageFilter    StageType = "filter"    // keep records whose condition holds
+	StageMetadata  StageType = "metadata"  // set/remove metadata from CEL expressions
+	StageTransform StageType = "transform" // a Wasm plugin maps records
+	StageFanOut    StageType = "fan_out"   // copy records to several stages
+	StageFanIn     StageType = "fan_in"    // merge several inputs
+	StageLookup    StageType = "lookup"    // enrich from a lookup service
+	StageSink      StageType = "sink"      // write to a sink service
+)
+
+var stageTypes = []StageType{StageFilter, StageMetadata, StageTransform, StageFanOut, StageFanIn, StageLookup, StageSink}
+
+// Stage is a node of the pipeline DAG.
+type Stage struct {
+	At          Position  `yaml:"-"`
+	ID          string    `yaml:"id,required" doc:"stage identifier, unique in the pipeline"`
+	Type        StageType `yaml:"type,required" doc:"filter, metadata, transform, fan_out, fan_in, lookup or sink"`
+	ServiceName string    `yaml:"service_name" doc:"the service a transform, lookup or sink stage uses"`
+	// Condition of a filter stage.
+	Condition *Condition `yaml:"condition" doc:"filter: records for which this holds go on, the others are filtered out"`
+	// Set and Remove of a metadata stage.
+	Set    map[string]string `yaml:"set" doc:"metadata: key -> CEL expression whose value (as a string) is stored"`
+	Remove []string          `yaml:"remove" doc:"metadata: keys to remove"`
+	FanOut *FanOutConfig     `yaml:"fan_out" doc:"fan_out: the sinks (stages) to copy records to"`
+	FanIn  *FanInConfig      `yaml:"fan_in" doc:"fan_in: the inputs and how to merge them"`
+	Lookup *LookupConfig     `yaml:"lookup" doc:"lookup: how to enrich records"`
+	// Replicas runs the stage as this many parallel workers.
+	Replicas    int                `yaml:"replicas" doc:"parallel workers for this stage (default 1)"`
+	LoadBalance *LoadBalanceConfig `yaml:"load_balance" doc:"how records are spread over replicas"`
+	// Unmatched overrides the pipeline's policy for this stage.
+	Unmatched UnmatchedPolicy `yaml:"unmatched" doc:"overrides settings.unmatched for this stage"`
+}
+
+// Edge connects two nodes; a record crosses it when its condition holds (or
+// always, without one). Every edge whose condition holds is taken: a record
+// can go down several edges (fan-out).
+type Edge struct {
+	At        Position   `yaml:"-"`
+	From      string     `yaml:"from,required" doc:"source name, 'source', or stage id"`
+	To        string     `yaml:"to,required" doc:"stage id"`
+	Condition *Condition `yaml:"condition" doc:"CEL expression or structured condition"`
+}
+
+// FanOutConfig lists the stages a fan_out stage copies records to.
+type FanOutConfig struct {
+	At    Position     `yaml:"-"`
+	Sinks []FanOutSink `yaml:"sinks,required" doc:"target stages, each with an optional condition"`
+	// Strategy, when set, sends each record to ONE of the matching targets
+	// (load balancing) instead of all of them.
+	Strategy LoadBalanceStrategy `yaml:"strategy" doc:"empty: every matching target gets a copy; round_robin, hash, random or least_loaded: exactly one matching target gets it"`
+	HashKey  string              `yaml:"hash_key" doc:"with strategy hash: 'key' (default) or a payload field path"`
+}
+
+// FanOutSink is one target of a fan-out.
+type FanOutSink struct {
+	At        Position   `yaml:"-"`
+	SinkName  string     `yaml:"sink_name,required" doc:"target stage id"`
+	Condition *Condition `yaml:"condition" doc:"records go to this target only when it holds"`
+}
+
+// MergeStrategy orders a fan-in's output.
+type MergeStrategy string
+
+// Merge strategies.
+const (
+	MergeEventTime  MergeStrategy = "event_time"
+	MergeArrival    MergeStrategy = "arrival"
+	MergeRoundRobin MergeStrategy = "round_robin"
+)
+
+// FanInWatermark combines a fan-in's input watermarks.
+type FanInWatermark string
+
+// Fan-in watermark modes.
+const (
+	FanInWatermarkMin FanInWatermark = "min"
+	FanInWatermarkMax FanInWatermark = "max"
+)
+
+// FanInConfig merges several inputs into one ordered stream.
+type FanInConfig struct {
+	At            Position       `yaml:"-"`
+	Sources       []FanInSource  `yaml:"sources,required" doc:"the inputs: source names or stage ids"`
+	MergeStrategy MergeStrategy  `yaml:"merge_strategy" doc:"event_time (default), arrival or round_robin"`
+	Watermark     FanInWatermark `yaml:"watermark" doc:"min (default) or max"`
+	LateRecords   string         `yaml:"late_records" doc:"overrides the pipeline's late record policy"`
+}
+
+// FanInSource is one input of a fan-in.
+type FanInSource struct {
+	At         Position `yaml:"-"`
+	SourceName string   `yaml:"source_name,required" doc:"a source name or a stage id"`
+}
+
+// LookupMissStrategy is what a lookup does when the key is not found.
+type LookupMissStrategy string
+
+// Lookup miss strategies.
+const (
+	LookupMissSkip       LookupMissStrategy = "skip"
+	LookupMissDrop       LookupMissStrategy = "drop"
+	LookupMissDeadLetter LookupMissStrategy = "dead_letter"
+	LookupMissDefault    LookupMissStrategy = "default"
+	LookupMissFail       LookupMissStrategy = "fail"
+)
+
+// LookupConfig enriches records with data from a lookup service.
+type LookupConfig struct {
+	At            Position           `yaml:"-"`
+	LookupService string             `yaml:"lookup_service,required" doc:"service name"`
+	KeyMappings   []LookupKeyMapping `yaml:"key_mappings,required" doc:"record fields -> lookup fields"`
+	ResultField   string             `yaml:"result_field,required" doc:"payload field the result is stored in"`
+	MissStrategy  LookupMissStrategy `yaml:"miss_strategy" doc:"skip, drop, dead_letter, default or fail"`
+}
+
+// LookupKeyMapping maps a record field onto a lookup key field.
+type LookupKeyMapping struct {
+	RecordField string `yaml:"record_field,required"`
+	LookupField string `yaml:"lookup_field,required"`
+}
+
+// LoadBalanceStrategy chooses one of several replicas or targets.
+type LoadBalanceStrategy string
+
+// Load balancing strategies.
+const (
+	RoundRobin  LoadBalanceStrategy = "round_robin"
+	Hash        LoadBalanceStrategy = "hash"
+	Random      LoadBalanceStrategy = "random"
+	LeastLoaded LoadBalanceStrategy = "least_loaded"
+)
+
+// LoadBalanceConfig spreads a stage's records over its replicas.
+type LoadBalanceConfig struct {
+	At       Position            `yaml:"-"`
+	Strategy LoadBalanceStrategy `yaml:"strategy,required" doc:"round_robin, hash, random or least_loaded"`
+	HashKey  string              `yaml:"hash_key" doc:"with hash: 'key' (default) or a payload field path"`
+}
+
+// Condition is a condition in a pipeline: a CEL expression or a structured
+// condition (and/or/not/metadata_equals/metadata_exists/payload). In a file
+// it is compiled when the pipeline is; in Go, build one with When or
+// WhenCondition.
+type Condition struct {
+	// Expr is the CEL source, for conditions given as a string.
+	Expr string
+
+	file string
+	node *yaml.Node
+	cond conditions.Condition
+}
+
+// When returns a CEL condition, compiled with the pipeline.
+func When(expr string) *Condition { return &Condition{Expr: expr} }
+
+// WhenCondition wraps an already built condition.
+func WhenCondition(c conditions.Condition) *Condition { return &Condition{cond: c} }
+
+// DecodeNode keeps the node to compile it with the pipeline's CEL
+// environment.
+func (c *Condition) DecodeNode(file string, n *yaml.Node) error {
+	c.file, c.node = file, n
+	if n.Kind == yaml.ScalarNode {
+		c.Expr = n.Value
+	}
+	return nil
+}
+
+// String returns the condition's source text.
+func (c *Condition) String() string {
+	if c == nil {
+		return "true"
+	}
+	if c.cond != nil {
+		return c.cond.String()
+	}
+	return c.Expr
+}
+
+func (c *Condition) compile(env *conditions.Env, file string) error {
+	if c.cond != nil {
+		return nil
+	}
+	var err error
+	if c.node != nil {
+		c.cond, err = conditions.ParseNode(env, c.file, c.node)
+	} else {
+		c.cond, err = env.Compile(c.Expr, conditions.Source{File: file})
+	}
+	return err
+}
+
+func (p *Pipeline) stage(id string) *Stage {
+	for i := range p.Stages {
+		if p.Stages[i].ID == id {
+			return &p.Stages[i]
+		}
+	}
+	return nil
+}
+
+func (s *Stage) String() string { return fmt.Sprintf("%s stage %q", s.Type, s.ID) }

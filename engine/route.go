@@ -1,0 +1,99 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/conveyor-etl/conveyor-wasm/engine/record"
+)
+
+// Record is the unit of data flowing through a pipeline.
+type Record = record.Record
+
+// ErrUnmatched is returned by Route when no outgoing edge accepts a record
+// and the stage's unmatched policy is "error".
+var ErrUnmatched = errors.New("no route matched")
+
+// RoutingEngine decides where a record goes next. It holds no state of its
+// own: all it needs is compiled into the pipeline once (Pipeline.Compile),
+// so one RoutingEngine serves any number of pipelines and goroutines.
+type RoutingEngine struct{}
+
+// NewRoutingEngine returns a routing engine.
+func NewRoutingEngine() *RoutingEngine { return &RoutingEngine{} }
+
+// Route returns the stages a record leaving current (a stage id, a source
+// name, or "source" for the first source) goes to next: every target whose
+// edge condition holds, or exactly one of them for a load-balanced fan-out.
+// An empty result means no edge matched; what happens then is the stage's
+// UnmatchedPolicy (Route returns ErrUnmatched when it is "error"). A
+// condition that cannot be evaluated (a payload that is not JSON, a missing
+// field) is an error naming the stage and the condition. The pipeline is
+// compiled on first use.
+func (e *RoutingEngine) Route(p *Pipeline, current string, r *Record) ([]*Stage, error) {
+	if err := p.Compile(); err != nil {
+		return nil, err
+	}
+	n, ok := p.plan.byID[current]
+	if !ok && current == AllSources && len(p.plan.sources) > 0 {
+		n, ok = p.plan.sources[0], true
+	}
+	if !ok {
+		return nil, fmt.Errorf("route: unknown stage %q", current)
+	}
+	if n.allRoutes != nil && n.lb == nil {
+		return n.allRoutes, nil
+	}
+	var buf [8]int
+	idx, err := n.route(r, buf[:0])
+	if err != nil {
+		return nil, err
+	}
+	if len(idx) == 0 {
+		if n.unmatched == UnmatchedError {
+			return nil, fmt.Errorf("stage %q: %w", n.id, ErrUnmatched)
+		}
+		return nil, nil
+	}
+	out := make([]*Stage, len(idx))
+	for i, j := range idx {
+		out[i] = n.routes[j].to.stage
+	}
+	return out, nil
+}
+
+// UnmatchedPolicy returns the policy that applies to records no edge out of
+// stage id accepts.
+func (p *Pipeline) UnmatchedPolicy(id string) UnmatchedPolicy {
+	if s := p.stage(id); s != nil && s.Unmatched != "" {
+		return s.Unmatched
+	}
+	if p.Settings.Unmatched == "" {
+		return UnmatchedDeadLetter
+	}
+	return p.Settings.Unmatched
+}
+
+// route appends to dst the indexes of n.routes that r takes.
+func (n *node) route(r *record.Record, dst []int) ([]int, error) {
+	start := len(dst)
+	for i := range n.routes {
+		c := n.routes[i].cond
+		if c == nil {
+			dst = append(dst, i)
+			continue
+		}
+		ok, err := c.Eval(r)
+		if err != nil {
+			return dst[:start], fmt.Errorf("stage %q -> %q: condition %s: %w", n.id, n.routes[i].to.id, c.String(), err)
+		}
+		if ok {
+			dst = append(dst, i)
+		}
+	}
+	if n.lb != nil && len(dst)-start > 1 {
+		pick := dst[start+n.lb.pick(r, len(dst)-start)]
+		dst = append(dst[:start], pick)
+	}
+	return dst, nil
+}

@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Summary counts what happened to the records a run read. Every source
+// record ends exactly one way, so In == Delivered + Filtered + Dropped +
+// DeadLettered once the run is over (a record copied to several sinks
+// counts once, as delivered; if any of its copies was dead-lettered it
+// counts as dead-lettered).
+type Summary struct {
+	In           int64
+	Delivered    int64
+	Filtered     int64
+	Dropped      int64
+	DeadLettered int64
+	// InFlight is In minus the records that have ended (0 after a run).
+	InFlight int64
+	Elapsed  time.Duration
+	Stages   []StageStats
+}
+
+// StageStats counts one stage's (or source's) traffic.
+type StageStats struct {
+	ID   string
+	Type string
+	In   int64
+	Out  int64
+}
+
+// Balanced reports whether every record read is accounted for.
+func (s Summary) Balanced() bool {
+	return s.In == s.Delivered+s.Filtered+s.Dropped+s.DeadLettered
+}
+
+// String renders the one-line summary the CLI prints.
+func (s Summary) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "records in %d = out %d + filtered %d + dropped %d + dead-lettered %d",
+		s.In, s.Delivered, s.Filtered, s.Dropped, s.DeadLettered)
+	if s.InFlight != 0 {
+		fmt.Fprintf(&b, " (+%d in flight)", s.InFlight)
+	}
+	secs := s.Elapsed.Seconds()
+	if secs > 0 {
+		fmt.Fprintf(&b, " in %s (%.0f records/s)", s.Elapsed.Round(time.Millisecond), float64(s.In)/secs)
+	}
+	return b.String()
+}
+
+// Summary returns the counts so far; safe to call while the run goes on
+// (for progress and metrics).
+func (r *Runner) Summary() Summary {
+	s := Summary{
+		Delivered:    r.counts.delivered.Load(),
+		Filtered:     r.counts.filtered.Load(),
+		Dropped:      r.counts.dropped.Load(),
+		DeadLettered: r.counts.deadLettered.Load(),
+	}
+	s.In = r.counts.in.Load()
+	s.InFlight = s.In - s.Delivered - s.Filtered - s.Dropped - s.DeadLettered
+	if !r.start.IsZero() {
+		s.Elapsed = time.Since(r.start)
+	}
+	for _, src := range r.sources {
+		s.Stages = append(s.Stages, StageStats{ID: src.n.id, Type: "source", Out: src.out.Load()})
+	}
+	for _, st := range r.stages {
+		if st != nil {
+			s.Stages = append(s.Stages, StageStats{ID: st.n.id, Type: string(st.n.stage.Type), In: st.in.Load(), Out: st.out.Load()})
+		}
+	}
+	return s
+}
