@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strconv"
 	"sync"
 
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
@@ -55,11 +56,15 @@ const (
 	KindSink
 )
 
+// String returns "source", "sink", or "Kind(n)" for an invalid kind.
 func (k Kind) String() string {
-	if k == KindSource {
+	switch k {
+	case KindSource:
 		return "source"
+	case KindSink:
+		return "sink"
 	}
-	return "sink"
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // Env is what a connector may use when it is built.
@@ -99,9 +104,13 @@ var (
 
 func key(k Kind, typ string) string { return k.String() + "/" + typ }
 
-// Register adds a connector type. It panics on a duplicate, like
-// database/sql.Register: registration happens in init.
+// Register adds a connector type. It panics on a duplicate or on a kind
+// other than KindSource and KindSink, like database/sql.Register:
+// registration happens in init.
 func Register(s Spec) {
+	if s.Kind != KindSource && s.Kind != KindSink {
+		panic(fmt.Sprintf("connectors: %q registered with invalid %s", s.Type, s.Kind))
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if _, dup := specs[key(s.Kind, s.Type)]; dup {

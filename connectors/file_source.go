@@ -111,6 +111,9 @@ func (s *fileSource) Read(ctx context.Context, out Emitter) error {
 		return s.readOne(ctx, out, s.env.Stdin, "stdin")
 	}
 	for _, f := range s.files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		fh, err := os.Open(f)
 		if err != nil {
 			return fmt.Errorf("input file: %w", err)
@@ -163,6 +166,10 @@ func (s *fileSource) readOne(ctx context.Context, out Emitter, r io.Reader, name
 			continue
 		}
 		if slab == nil {
+			// Once per batch: stop promptly even if the Emitter does not.
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			slab = make([]record.Record, bs)
 			acks = make([]record.Ack, bs)
 			batch = make([]*record.Record, 0, bs)
@@ -217,11 +224,19 @@ func keyString(v *fastjson.Value) string {
 var errLineTooLong = errors.New("line too long")
 
 // lineReader splits a stream into lines without copying them.
+//
+// Lines are sliced out of read buffers that are only ever appended to: a
+// buffer is filled by successive reads (a pipe delivers a few bytes at a
+// time) until it is full, then a fresh one is allocated and the partial line
+// at the end carried over. Bytes once handed out are never written again, and
+// a returned line's capacity ends with it, so appending to it reallocates
+// instead of overwriting the next line.
 type lineReader struct {
 	r          io.Reader
 	chunk, max int
 	buf        []byte
-	pos        int
+	pos        int // start of the current line in buf
+	scan       int // buf[pos:scan] holds no newline
 	eof        bool
 	line       int64
 	skipping   bool // inside an over-long line, discarding until newline
@@ -229,59 +244,54 @@ type lineReader struct {
 
 // next returns the next line without its newline (and without a trailing
 // \r), its 1-based line number, and io.EOF at the end. The returned slice
-// stays valid forever (buffers are not reused). An over-long line returns its
-// first max bytes with errLineTooLong.
+// stays valid forever (buffers are not reused). A line longer than max bytes
+// (not counting \r\n) returns its first max bytes with errLineTooLong; the
+// rest of it is skipped.
 func (l *lineReader) next() ([]byte, int64, error) {
 	for {
-		if i := bytes.IndexByte(l.buf[l.pos:], '\n'); i >= 0 {
-			line := l.buf[l.pos : l.pos+i]
-			l.pos += i + 1
+		from := max(l.pos, l.scan)
+		if i := bytes.IndexByte(l.buf[from:], '\n'); i >= 0 {
+			end := from + i
+			line := l.buf[l.pos:end:end]
+			l.pos, l.scan = end+1, end+1
 			if l.skipping {
 				l.skipping = false
 				continue
 			}
-			l.line++
-			if len(line) > l.max {
-				return line[:l.max], l.line, errLineTooLong
-			}
-			return trimCR(line), l.line, nil
+			return l.emit(line)
 		}
-		rest := len(l.buf) - l.pos
+		l.scan = len(l.buf)
 		if l.eof {
-			if rest == 0 || l.skipping {
-				l.buf, l.pos = nil, 0
+			if l.pos == len(l.buf) || l.skipping {
+				l.buf, l.pos, l.scan, l.skipping = nil, 0, 0, false
 				return nil, l.line, io.EOF
 			}
-			line := l.buf[l.pos:]
+			line := l.buf[l.pos:len(l.buf):len(l.buf)]
 			l.pos = len(l.buf)
-			l.line++
-			if len(line) > l.max {
-				return line[:l.max], l.line, errLineTooLong
-			}
-			return trimCR(line), l.line, nil
+			return l.emit(line)
 		}
-		if rest > l.max && !l.skipping {
-			line := l.buf[l.pos : l.pos+l.max]
+		rest := len(l.buf) - l.pos
+		// Over-long already, unless the one byte too many is the \r of a
+		// \r\n still to come.
+		if !l.skipping && rest > l.max && (rest-1 > l.max || l.buf[len(l.buf)-1] != '\r') {
+			line := l.buf[l.pos : l.pos+l.max : l.pos+l.max]
 			l.line++
 			l.skipping = true
 			l.pos = len(l.buf)
 			return line, l.line, errLineTooLong
 		}
 		if l.skipping {
-			rest = 0
-			l.pos = len(l.buf)
+			l.pos, rest = len(l.buf), 0
 		}
-		// Refill into a fresh buffer, carrying the partial line over.
-		size := l.chunk
-		if rest*2 > size {
-			size = rest * 2
+		if len(l.buf) == cap(l.buf) {
+			// Full: continue in a fresh buffer, carrying the partial line.
+			nb := make([]byte, rest, max(l.chunk, 2*rest, 1))
+			copy(nb, l.buf[l.pos:])
+			l.buf, l.pos, l.scan = nb, 0, rest
 		}
-		nb := make([]byte, rest, size)
-		copy(nb, l.buf[l.pos:])
-		n, err := io.ReadAtLeast(l.r, nb[rest:size], 1)
-		nb = nb[:rest+n]
-		l.buf, l.pos = nb, 0
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
+		n, err := l.r.Read(l.buf[len(l.buf):cap(l.buf)])
+		l.buf = l.buf[:len(l.buf)+n]
+		if err == io.EOF {
 			l.eof = true
 		} else if err != nil {
 			return nil, l.line, err
@@ -289,9 +299,19 @@ func (l *lineReader) next() ([]byte, int64, error) {
 	}
 }
 
+// emit numbers a complete line, trims its \r and checks its length.
+func (l *lineReader) emit(line []byte) ([]byte, int64, error) {
+	l.line++
+	line = trimCR(line)
+	if len(line) > l.max {
+		return line[:l.max:l.max], l.line, errLineTooLong
+	}
+	return line, l.line, nil
+}
+
 func trimCR(b []byte) []byte {
 	if n := len(b); n > 0 && b[n-1] == '\r' {
-		return b[:n-1]
+		return b[: n-1 : n-1]
 	}
 	return b
 }
