@@ -1,0 +1,54 @@
+// Package conditions compiles and evaluates the conditions that route
+// records through a conveyor-wasm pipeline: edge and fan-out conditions,
+// filters, and the value expressions of metadata and event-time stages.
+//
+// A condition is either a CEL expression (https://cel.dev) or a
+// structured condition (And, Or, Not, MetadataEquals, MetadataExists,
+// PayloadField). Both are compiled once when the pipeline is loaded and
+// evaluated per record; a compiled condition is stateless and safe for
+// concurrent use.
+//
+// # Variables
+//
+// CEL expressions see one record and the current watermark:
+//
+//	record.key             string     the record key
+//	record.payload         dyn        the JSON payload, parsed on first use
+//	record.metadata        map(string, string)
+//	record.event_time      timestamp  an error if the record has none
+//	record.has_event_time  bool
+//	record.source          string     the source (partition) name
+//	watermark              timestamp  the stage's output watermark; an error
+//	                                  unless passed with EvalWatermark
+//
+// JSON numbers are int when written as integers (42, -7) and double
+// otherwise (4.2, 1e3); int and double compare with each other as numbers
+// (record.payload.age > 30.5 and record.payload.count == 3 both work), but
+// CEL arithmetic does not mix them: write double(record.payload.n) * 1.5.
+//
+// The payload is parsed only when an expression reads record.payload, and
+// at most once per record however many conditions read it. A malformed
+// payload, a missing field or a type mismatch makes evaluation fail with
+// an error that names the condition and the cause, for example
+//
+//	condition "record.payload.user.age > 30": no such key: user
+//
+// which the engine uses as the dead-letter reason. Write
+// has(record.payload.user) or record.payload.?user.orValue(...) for
+// optional fields.
+//
+// The CEL standard library is extended with the strings, math and lists
+// extensions and optional types.
+//
+// # Errors
+//
+// Compile errors are *Error values positioned in the user's file, with
+// CEL's caret under the expression:
+//
+//	pipeline.yaml:12:17: undeclared reference to 'recrd'
+//	 | recrd.key == "x"
+//	 | ^
+//
+// Give the Env the file's text with WithSourceFile and positions are exact
+// for every YAML scalar style, block scalars included.
+package conditions
