@@ -47,6 +47,12 @@ func init() {
 }
 
 func (c *GenerateConfig) start() (time.Time, error) {
+	if c.Count < 0 {
+		return time.Time{}, fmt.Errorf("count must not be negative, got %d", c.Count)
+	}
+	if c.Rate < 0 {
+		return time.Time{}, fmt.Errorf("rate must not be negative, got %g", c.Rate)
+	}
 	if c.Keys <= 0 {
 		return time.Time{}, fmt.Errorf("keys must be positive, got %d", c.Keys)
 	}
