@@ -196,7 +196,7 @@ func compile(p *Pipeline) (*plan, error) {
 			errs.at(p.pos(s.At), "duplicate source name %q (first at %s)", s.Name, prev.at)
 			continue
 		}
-		n := &node{id: s.Name, kind: nodeSource, at: p.pos(s.At), source: s}
+		n := &node{id: s.Name, kind: nodeSource, at: p.pos(s.At), source: s, unmatched: p.Settings.Unmatched}
 		if spec, ok := connectors.Lookup(connectors.KindSource, s.Type); ok {
 			n.sourceSpec, n.sourceCfg = spec, spec.NewConfig()
 			d.Decode(s.Config, n.sourceCfg)

@@ -42,7 +42,7 @@ type Runner struct {
 	pl    *plan
 	opts  RunOptions
 	log   *slog.Logger
-	start time.Time
+	start atomic.Int64 // Unix ns; 0 before Run
 
 	stages  []*stageRT // by node idx; nil for sources
 	sources []*sourceRT
@@ -260,7 +260,7 @@ func (r *Runner) fail(err error) {
 // in flight drain through the stages (bounded by DrainTimeout) and sinks are
 // flushed and closed. A Runner runs once.
 func (r *Runner) Run(ctx context.Context) (Summary, error) {
-	r.start = time.Now()
+	r.start.Store(time.Now().UnixNano())
 	hard, cancel := context.WithCancelCause(context.Background())
 	r.cancel = cancel
 	defer cancel(nil)

@@ -62,8 +62,8 @@ func (r *Runner) Summary() Summary {
 	}
 	s.In = r.counts.in.Load()
 	s.InFlight = s.In - s.Delivered - s.Filtered - s.Dropped - s.DeadLettered
-	if !r.start.IsZero() {
-		s.Elapsed = time.Since(r.start)
+	if st := r.start.Load(); st != 0 {
+		s.Elapsed = time.Since(time.Unix(0, st))
 	}
 	for _, src := range r.sources {
 		s.Stages = append(s.Stages, StageStats{ID: src.n.id, Type: "source", Out: src.out.Load()})

@@ -1,0 +1,54 @@
+# conveyor-wasm developer tasks. `make demo` and `make test` are the two
+# commands the README starts with; CI (.ci/run) calls `make test`.
+
+GO       ?= go
+BIN      := bin/conveyor-wasm
+CORE_PKGS := ./engine/... ./conditions/... ./watermark/... ./connectors/... ./abi/...
+WASM_OUT := bin/plugins
+
+.PHONY: all build demo test lint race plugins bench bench-e2e docs clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/conveyor-wasm
+
+# Example Wasm plugins, built from source with the standard Go toolchain.
+plugins:
+	@mkdir -p $(WASM_OUT)
+	@for d in examples/plugins/*/; do \
+		n=$$(basename $$d); \
+		[ -f $$d/main.go ] || continue; \
+		echo "building plugin $$n"; \
+		GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $(WASM_OUT)/$$n.wasm ./$$d || exit 1; \
+	done
+
+# The main job: an example pipeline with a Wasm transform, end to end.
+demo: build plugins
+	./$(BIN) run examples/wasm-redact/pipeline.yaml
+	@echo "--- first lines of examples/wasm-redact/out/redacted.jsonl:"
+	@head -n 3 examples/wasm-redact/out/redacted.jsonl
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+race:
+	$(GO) test -race -count=1 $(CORE_PKGS)
+
+# The whole test suite: formatting, vet, all tests, and the race detector on
+# the core packages.
+test: lint
+	$(GO) test -count=1 ./...
+	$(GO) test -race -count=1 $(CORE_PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./engine/ ./conditions/ ./watermark/ ./abi/ ./plugins/
+
+# Regenerates docs/reference.md from the config structs (a test fails when
+# the committed file is stale).
+docs:
+	UPDATE_DOCS=1 $(GO) test -count=1 -run TestWriteDocs ./engine/
+
+clean:
+	rm -rf bin examples/*/out

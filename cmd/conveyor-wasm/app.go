@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/conveyor-etl/conveyor-wasm/abi"
+	"github.com/conveyor-etl/conveyor-wasm/engine"
+	"github.com/urfave/cli/v2"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// exitError carries an exit code through urfave/cli.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// doMain runs the CLI with the given arguments and streams and returns the
+// process exit code; main stays a one-liner so tests drive the CLI
+// in-process.
+func doMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp(stdin, stdout, stderr)
+	err := app.Run(args)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.err.Error() != "" {
+			fmt.Fprintln(stderr, ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "error:", err)
+	return 1
+}
+
+type ctxKey struct{}
+
+// appEnv is what commands share: streams and the logger.
+type appEnv struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+	// signals is the context cancelled by SIGINT/SIGTERM; tests replace it.
+	signals func(context.Context) (context.Context, context.CancelFunc)
+}
+
+func envOf(c *cli.Context) *appEnv { return c.App.Metadata["env"].(*appEnv) }
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	env := &appEnv{stdin: stdin, stdout: stdout, stderr: stderr,
+		signals: func(ctx context.Context) (context.Context, context.CancelFunc) {
+			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+			// After the first signal, restore the default handling so that
+			// a second one kills the process.
+			context.AfterFunc(ctx, stop)
+			return ctx, stop
+		}}
+	return &cli.App{
+		Name:      "conveyor-wasm",
+		Usage:     "route ETL and streaming pipelines, with event time and WebAssembly plugins",
+		Version:   versionString(),
+		Reader:    stdin,
+		Writer:    stdout,
+		ErrWriter: stderr,
+		Metadata:  map[string]any{"env": env},
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
+		},
+		Before: func(c *cli.Context) error {
+			l, err := newLogger(stderr, c.String("log-level"), c.String("log-format"))
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			env.log = l
+			return nil
+		},
+		ExitErrHandler:       func(*cli.Context, error) {},
+		HideHelpCommand:      true,
+		EnableBashCompletion: false,
+		Commands: []*cli.Command{
+			runCommand(),
+			validateCommand(),
+			graphCommand(),
+			docsCommand(),
+			pluginCommand(),
+			versionCommand(),
+		},
+	}
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: unknown format %q (want text or json)", format)
+}
+
+func versionString() string {
+	v := version
+	if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		v = bi.Main.Version
+	}
+	return fmt.Sprintf("%s (abi v%d.%d, %s)", v, abi.Major, abi.Minor, runtime.Version())
+}
+
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print the version, the plugin ABI version and the Go version",
+		Action: func(c *cli.Context) error {
+			fmt.Fprintf(c.App.Writer, "conveyor-wasm %s\n", versionString())
+			return nil
+		},
+	}
+}
+
+func pipelineArg(c *cli.Context) (string, error) {
+	if c.NArg() != 1 {
+		return "", &exitError{code: 2, err: fmt.Errorf("usage: conveyor-wasm %s PIPELINE", c.Command.Name)}
+	}
+	return c.Args().First(), nil
+}
+
+func validateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "validate",
+		Usage:     "check a pipeline file and report every problem with its position",
+		ArgsUsage: "PIPELINE",
+		Action: func(c *cli.Context) error {
+			path, err := pipelineArg(c)
+			if err != nil {
+				return err
+			}
+			p, err := engine.Load(path)
+			if err != nil {
+				return &exitError{code: 1, err: err}
+			}
+			fmt.Fprintf(c.App.Writer, "%s: ok (%d sources, %d stages, %d edges)\n", path, len(p.Sources), len(p.Stages), len(p.Edges))
+			return nil
+		},
+	}
+}
+
+func graphCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "graph",
+		Usage:     "draw the pipeline DAG as Graphviz DOT or Mermaid",
+		ArgsUsage: "PIPELINE",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "format", Value: "dot", Usage: "dot or mermaid"},
+		},
+		Action: func(c *cli.Context) error {
+			path, err := pipelineArg(c)
+			if err != nil {
+				return err
+			}
+			p, err := engine.Load(path)
+			if err != nil {
+				return &exitError{code: 1, err: err}
+			}
+			if err := p.WriteGraph(c.App.Writer, engine.GraphFormat(c.String("format"))); err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			return nil
+		},
+	}
+}
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run a pipeline until its sources are exhausted (or SIGINT/SIGTERM: then drain and stop)",
+		ArgsUsage: "PIPELINE",
+		Flags: []cli.Flag{
+			&cli.DurationFlag{Name: "progress", Value: time.Second, Usage: "interval of the progress line on stderr (0 disables it)"},
+			&cli.DurationFlag{Name: "drain-timeout", Value: 30 * time.Second, Usage: "how long in-flight records may take to drain on stop"},
+			&cli.StringFlag{Name: "plugin-cache", Usage: "directory for compiled Wasm modules (default: the user cache dir)"},
+		},
+		Action: func(c *cli.Context) error {
+			path, err := pipelineArg(c)
+			if err != nil {
+				return err
+			}
+			env := envOf(c)
+			p, err := engine.Load(path)
+			if err != nil {
+				return &exitError{code: 1, err: err}
+			}
+			r, err := engine.NewRunner(p, engine.RunOptions{
+				Logger:         env.log,
+				Stdin:          env.stdin,
+				Stdout:         env.stdout,
+				DeadLetterOut:  env.stderr,
+				DrainTimeout:   c.Duration("drain-timeout"),
+				PluginCacheDir: c.String("plugin-cache"),
+			})
+			if err != nil {
+				return &exitError{code: 1, err: err}
+			}
+			ctx, stop := env.signals(c.Context)
+			defer stop()
+			done := make(chan struct{})
+			if iv := c.Duration("progress"); iv > 0 {
+				go progress(env.stderr, r, iv, done)
+			}
+			sum, err := r.Run(ctx)
+			close(done)
+			fmt.Fprintf(env.stderr, "summary: %s\n", sum)
+			if !sum.Balanced() {
+				fmt.Fprintf(env.stderr, "warning: %d records unaccounted for\n", sum.InFlight)
+			}
+			if err != nil {
+				return &exitError{code: 1, err: fmt.Errorf("run failed: %w", err)}
+			}
+			return nil
+		},
+	}
+}
+
+// progress prints a line every interval: rates since the last line and
+// totals, for runs that last longer than one interval.
+func progress(w io.Writer, r *engine.Runner, every time.Duration, done <-chan struct{}) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var last engine.Summary
+	lastAt := time.Now()
+	for {
+		select {
+		case <-done:
+			return
+		case now := <-t.C:
+			s := r.Summary()
+			dt := now.Sub(lastAt).Seconds()
+			fmt.Fprintf(w, "progress: in %d (%.0f/s) out %d (%.0f/s) filtered %d dropped %d dead-lettered %d in-flight %d\n",
+				s.In, float64(s.In-last.In)/dt, s.Delivered, float64(s.Delivered-last.Delivered)/dt,
+				s.Filtered, s.Dropped, s.DeadLettered, s.InFlight)
+			last, lastAt = s, now
+		}
+	}
+}
+
+func docsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "docs",
+		Usage: "print the reference of pipeline keys, stages and connectors, generated from the specs that validate them",
+		Action: func(c *cli.Context) error {
+			var b strings.Builder
+			engine.WriteDocs(&b)
+			_, err := io.WriteString(c.App.Writer, b.String())
+			return err
+		},
+	}
+}
