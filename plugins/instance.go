@@ -1,0 +1,235 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"strings"
+
+	"github.com/conveyor-etl/conveyor-wasm/abi"
+	"github.com/conveyor-etl/conveyor-wasm/plugins/internal/wasmrt"
+)
+
+// instance is one guest instance with its exports resolved. It is used by
+// one goroutine at a time (it lives in the pool between batches).
+type instance struct {
+	p                  *Plugin
+	rt                 wasmrt.Instance
+	alloc, proc, close wasmrt.Func
+	stack              []uint64
+	stdout, stderr     *lineWriter
+	version            uint32
+	batches            int
+}
+
+// fault describes a failed batch attempt.
+type fault struct {
+	kind Fault
+	msg  string
+	err  error
+}
+
+// withTimeout bounds a call by Limits.BatchTimeout.
+func (p *Plugin) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if p.limits.BatchTimeout > 0 {
+		return context.WithTimeout(ctx, p.limits.BatchTimeout)
+	}
+	return ctx, func() {}
+}
+
+// newInstance instantiates the module and runs the start sequence:
+// _initialize, conveyor_abi_version, conveyor_alloc + conveyor_init.
+func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
+	ctx, cancel := p.withTimeout(ctx)
+	defer cancel()
+	inst := &instance{
+		p:      p,
+		stack:  make([]uint64, 2),
+		stdout: newLineWriter(p.logger, "stdout", slog.LevelInfo),
+		stderr: newLineWriter(p.logger, "stderr", slog.LevelWarn),
+	}
+	cfg := wasmrt.InstanceConfig{Stdout: inst.stdout, Stderr: inst.stderr, Env: p.grants.Env, Dirs: p.grants.Dirs}
+	if p.grants.Stdin {
+		cfg.Stdin = os.Stdin
+	}
+	rt, err := p.mod.Instantiate(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("start instance: %w", err)
+	}
+	p.created.Add(1)
+	inst.rt = rt
+	if err := inst.start(ctx); err != nil {
+		inst.stdout.Flush()
+		inst.stderr.Flush()
+		rt.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return inst, nil
+}
+
+func (in *instance) start(ctx context.Context) error {
+	in.alloc = in.rt.Func(abi.ExportAlloc)
+	in.proc = in.rt.Func(abi.ExportProcess)
+	in.close = in.rt.Func(abi.ExportClose)
+	version, initf := in.rt.Func(abi.ExportVersion), in.rt.Func(abi.ExportInit)
+	if in.alloc == nil || in.proc == nil || version == nil || initf == nil {
+		return errors.New("start instance: missing conveyor exports")
+	}
+	if f := in.rt.Func(abi.ExportInitialize); f != nil {
+		if err := f.Call(ctx, in.stack); err != nil {
+			return in.callError("_initialize", err)
+		}
+	}
+	if err := version.Call(ctx, in.stack); err != nil {
+		return in.callError(abi.ExportVersion, err)
+	}
+	in.version = uint32(in.stack[0])
+	if !abi.Compatible(in.version) {
+		return errors.New(versionMismatch(in.version))
+	}
+	frame := in.p.cfgFrame
+	ptr, err := in.allocate(ctx, len(frame))
+	if err != nil {
+		return err
+	}
+	copy(in.rt.Memory()[ptr:], frame)
+	in.stack[0], in.stack[1] = uint64(ptr), uint64(len(frame))
+	if err := initf.Call(ctx, in.stack); err != nil {
+		return in.callError(abi.ExportInit, err)
+	}
+	if in.stack[0] != 0 {
+		eptr, elen := abi.UnpackPtrLen(in.stack[0])
+		msg, ok := in.guestBytes(eptr, elen)
+		if !ok {
+			return fmt.Errorf("init failed with an error message outside guest memory (ptr %d, len %d)", eptr, elen)
+		}
+		return fmt.Errorf("init failed: %s", msg)
+	}
+	return nil
+}
+
+// callError describes a failed call during start.
+func (in *instance) callError(fn string, err error) error {
+	msg := firstLine(err.Error())
+	if tail := in.stderr.Tail(); tail != "" {
+		msg += "; guest stderr: " + tail
+	}
+	return fmt.Errorf("%s: %s: %w", fn, msg, err)
+}
+
+// allocate calls conveyor_alloc and checks the pointer it returns.
+func (in *instance) allocate(ctx context.Context, n int) (uint32, error) {
+	if uint64(n) > math.MaxUint32 {
+		return 0, fmt.Errorf("frame of %d bytes exceeds 4 GiB", n)
+	}
+	in.stack[0] = uint64(n)
+	if err := in.alloc.Call(ctx, in.stack); err != nil {
+		return 0, in.callError(abi.ExportAlloc, err)
+	}
+	ptr := uint32(in.stack[0])
+	if _, ok := in.guestBytes(ptr, uint32(n)); !ok {
+		return 0, fmt.Errorf("%s(%d) returned %d, outside guest memory of %d bytes",
+			abi.ExportAlloc, n, ptr, len(in.rt.Memory()))
+	}
+	return ptr, nil
+}
+
+func (in *instance) guestBytes(ptr, n uint32) ([]byte, bool) {
+	mem := in.rt.Memory()
+	end := uint64(ptr) + uint64(n)
+	if end > uint64(len(mem)) {
+		return nil, false
+	}
+	return mem[ptr:end:end], true
+}
+
+// process runs one batch: encode the input frame straight into guest
+// memory, call conveyor_process, copy the output frame out and decode it.
+func (in *instance) process(ctx context.Context, recs []abi.Record, out []abi.Output) ([]abi.Output, *fault) {
+	ctx, cancel := in.p.withTimeout(ctx)
+	defer cancel()
+	in.stderr.Reset()
+	size := abi.InputBatchSize(recs)
+	ptr, err := in.allocate(ctx, size)
+	if err != nil {
+		return out, in.fault(ctx, err)
+	}
+	dst, _ := in.guestBytes(ptr, uint32(size))
+	abi.AppendInputBatch(dst[:0], recs)
+	in.stack[0], in.stack[1] = uint64(ptr), uint64(size)
+	if err := in.proc.Call(ctx, in.stack); err != nil {
+		return out, in.fault(ctx, fmt.Errorf("%s: %w", abi.ExportProcess, err))
+	}
+	optr, olen := abi.UnpackPtrLen(in.stack[0])
+	src, ok := in.guestBytes(optr, olen)
+	if !ok {
+		return out, &fault{kind: FaultInvalidOutput,
+			msg: fmt.Sprintf("output frame [%d, %d) is outside guest memory of %d bytes",
+				optr, uint64(optr)+uint64(olen), len(in.rt.Memory())),
+			err: errors.New("output frame outside guest memory")}
+	}
+	frame := make([]byte, len(src))
+	copy(frame, src)
+	res, err := abi.DecodeOutputBatch(frame, len(recs), out)
+	if err != nil {
+		return out, &fault{kind: FaultInvalidOutput, msg: "invalid output frame: " + err.Error(), err: err}
+	}
+	return res, nil
+}
+
+// fault classifies a failed call.
+func (in *instance) fault(ctx context.Context, err error) *fault {
+	f := &fault{kind: FaultTrap, err: err}
+	tail := in.stderr.Tail()
+	switch {
+	case wasmrt.OutcomeOf(err) == wasmrt.Interrupted || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		f.kind = FaultTimeout
+		f.msg = fmt.Sprintf("batch exceeded the time limit of %s", in.p.limits.BatchTimeout)
+	case outOfMemory(tail):
+		f.kind = FaultMemory
+		f.msg = fmt.Sprintf("guest ran out of memory (limit %d pages, %d MiB)",
+			in.p.limits.MemoryPages, uint64(in.p.limits.MemoryPages)*64/1024)
+	default:
+		f.msg = "guest trapped: " + firstLine(err.Error())
+	}
+	if tail != "" {
+		f.msg += "; guest stderr: " + tail
+	}
+	return f
+}
+
+// outOfMemory recognises the out-of-memory reports of the Go and Rust
+// runtimes on the guest's stderr.
+func outOfMemory(stderr string) bool {
+	return strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "memory allocation of")
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// discard closes an instance that faulted or is recycled, without calling
+// into the guest again.
+func (p *Plugin) discard(inst *instance) {
+	inst.stdout.Flush()
+	inst.stderr.Flush()
+	inst.rt.Close(context.Background())
+}
+
+// discardClean closes a healthy instance, calling conveyor_close first.
+func (p *Plugin) discardClean(ctx context.Context, inst *instance) {
+	if inst.close != nil {
+		cctx, cancel := p.withTimeout(ctx)
+		if err := inst.close.Call(cctx, inst.stack); err != nil {
+			p.logger.Warn("conveyor_close failed", "error", firstLine(err.Error()))
+		}
+		cancel()
+	}
+	p.discard(inst)
+}
