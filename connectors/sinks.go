@@ -2,6 +2,7 @@ package connectors
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -154,15 +155,16 @@ func (s *WriterSink) Close() error {
 	return err
 }
 
-// AppendEnvelope appends r as a JSON object: {"key", "payload" (embedded
-// JSON when the payload is valid JSON, else a string), "metadata",
+// AppendEnvelope appends r as a JSON object on one line: {"key", "payload"
+// (embedded JSON when the payload is valid JSON, with any line breaks
+// between its tokens removed, else a string), "metadata",
 // "event_time" (RFC 3339, omitted when none), "source"}.
 func AppendEnvelope(b []byte, r *record.Record) []byte {
 	b = append(b, `{"key":`...)
 	b = AppendJSONString(b, r.Key)
 	b = append(b, `,"payload":`...)
 	if len(r.Payload) > 0 && fastjson.ValidateBytes(r.Payload) == nil {
-		b = append(b, r.Payload...)
+		b = appendOneLine(b, r.Payload)
 	} else {
 		b = AppendJSONString(b, string(r.Payload))
 	}
@@ -186,6 +188,23 @@ func AppendEnvelope(b []byte, r *record.Record) []byte {
 		b = AppendJSONString(b, r.Source)
 	}
 	return append(b, '}')
+}
+
+// appendOneLine appends valid JSON without its \n and \r bytes. JSON
+// strings cannot hold raw control characters, so every \n or \r in valid
+// JSON is insignificant whitespace; dropping it keeps an envelope on one
+// line (and the line-per-record framing intact) when a payload is
+// pretty-printed.
+func appendOneLine(b, js []byte) []byte {
+	if bytes.IndexByte(js, '\n') < 0 && bytes.IndexByte(js, '\r') < 0 {
+		return append(b, js...)
+	}
+	for _, c := range js {
+		if c != '\n' && c != '\r' {
+			b = append(b, c)
+		}
+	}
+	return b
 }
 
 const hexDigits = "0123456789abcdef"
