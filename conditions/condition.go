@@ -259,9 +259,23 @@ var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // String renders the condition in CEL.
 func (c *payloadField) String() string {
+	if c.op == OpExists {
+		prefix, last := payloadPath(c.segs[:len(c.segs)-1]), c.segs[len(c.segs)-1]
+		if identRE.MatchString(last) {
+			return "has(" + prefix + "." + last + ")"
+		}
+		if i, err := strconv.Atoi(last); err == nil {
+			return "size(" + prefix + ") > " + strconv.Itoa(i)
+		}
+		return strconv.Quote(last) + " in " + prefix
+	}
+	return payloadPath(c.segs) + " " + opSymbols[c.op] + " " + literal(c.value)
+}
+
+func payloadPath(segs []string) string {
 	var b strings.Builder
 	b.WriteString(VarPayload)
-	for _, s := range c.segs {
+	for _, s := range segs {
 		if identRE.MatchString(s) {
 			b.WriteString("." + s)
 		} else if _, err := strconv.Atoi(s); err == nil {
@@ -270,10 +284,7 @@ func (c *payloadField) String() string {
 			b.WriteString("[" + strconv.Quote(s) + "]")
 		}
 	}
-	if c.op == OpExists {
-		return "has(" + b.String() + ")"
-	}
-	return b.String() + " " + opSymbols[c.op] + " " + literal(c.value)
+	return b.String()
 }
 
 func literal(v any) string {

@@ -240,8 +240,8 @@ func (v *ValueProgram) EvalString(r *record.Record) (string, error) {
 
 // EvalTime evaluates the expression as an event time in Unix nanoseconds.
 // A timestamp is taken as is; an int or double is Unix seconds (a double
-// may carry a fraction: double(record.payload.ts_ms) / 1000.0); a string
-// must be RFC 3339.
+// may carry a fraction, rounded to microseconds:
+// double(record.payload.ts_ms) / 1000.0); a string must be RFC 3339.
 func (v *ValueProgram) EvalTime(r *record.Record) (int64, error) {
 	out, err := v.eval(r)
 	if err != nil {
@@ -280,5 +280,9 @@ func secondsToNanos(f float64, i int64, isInt bool, expr string) (int64, error) 
 	if math.IsNaN(f) || f > float64(maxSeconds) || f < -float64(maxSeconds) {
 		return 0, &EvalError{Cond: expr, Err: fmt.Errorf("event time %v seconds is out of range", f)}
 	}
-	return int64(math.Round(f * float64(time.Second))), nil
+	// A double holds about 16 significant digits: for present-day times
+	// that is a quarter of a microsecond, so round to microseconds.
+	sec := math.Floor(f)
+	us := math.Round((f - sec) * 1e6)
+	return int64(sec)*int64(time.Second) + int64(us)*int64(time.Microsecond), nil
 }
