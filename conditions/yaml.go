@@ -88,6 +88,10 @@ func (p *nodeParser) cond(n *yaml.Node) Condition {
 	}
 	switch n.Kind {
 	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			p.errorf(n, "empty condition: want a CEL expression or one of %s", strings.Join(structuredKeys, ", "))
+			return nil
+		}
 		return p.cel(n)
 	case yaml.MappingNode:
 	default:
