@@ -135,7 +135,6 @@ func (s *fileSource) readOne(ctx context.Context, out Emitter, r io.Reader, name
 	bs := s.env.BatchSize
 	var (
 		slab    []record.Record
-		parsers []fastjson.Parser
 		acks    []record.Ack
 		batch   []*record.Record
 	)
@@ -145,7 +144,7 @@ func (s *fileSource) readOne(ctx context.Context, out Emitter, r io.Reader, name
 			return nil
 		}
 		err := out.Emit(ctx, batch)
-		batch, slab, parsers, acks = nil, nil, nil, nil
+		batch, slab, acks = nil, nil, nil
 		return err
 	}
 	for {
@@ -173,9 +172,6 @@ func (s *fileSource) readOne(ctx context.Context, out Emitter, r io.Reader, name
 			slab = make([]record.Record, bs)
 			acks = make([]record.Ack, bs)
 			batch = make([]*record.Record, 0, bs)
-			if json {
-				parsers = make([]fastjson.Parser, bs)
-			}
 		}
 		i := len(batch)
 		rec := &slab[i]
@@ -185,18 +181,19 @@ func (s *fileSource) readOne(ctx context.Context, out Emitter, r io.Reader, name
 		acks[i].Seq = lineNo
 		rec.Ack = &acks[i]
 		if json {
-			rec.UseParser(&parsers[i])
-			v, perr := rec.JSON()
-			if perr != nil {
+			// Validate now (cheap, no allocation) so malformed lines are
+			// rejected with their position; parse lazily, only if a stage
+			// reads the payload.
+			if perr := fastjson.ValidateBytes(line); perr != nil {
 				// The slot is reused by the next line.
 				*rec = record.Record{}
-				parsers[i] = fastjson.Parser{}
 				if rerr := out.Reject(ctx, line, fmt.Sprintf("%s:%d", name, lineNo), fmt.Errorf("malformed JSON: %w", perr)); rerr != nil {
 					return rerr
 				}
 				continue
 			}
 			if s.keyPath != nil {
+				v, _ := rec.JSON()
 				rec.Key = keyString(v.Get(s.keyPath...))
 			}
 		}

@@ -50,7 +50,7 @@ func (d *deadLetter) run(ctx context.Context) {
 			d.r.fail(fmt.Errorf("dead-letter sink: %w (%d records could not be written)", err, len(out)))
 		}
 		for _, it := range items {
-			it.rec.Ack.End(record.DeadLettered)
+			end(it.rec, record.DeadLettered)
 		}
 		d.r.log.Debug("dead-lettered", "records", len(items), "stage", items[0].stage, "reason", items[0].reason)
 	}

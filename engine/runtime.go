@@ -368,7 +368,7 @@ func (e *emitter) Emit(ctx context.Context, recs []*record.Record) error {
 				if errors.Is(err, errNoEventTime) {
 					switch x.missing {
 					case MissingDrop:
-						rec.Ack.End(record.Dropped)
+						end(rec, record.Dropped)
 						continue
 					case MissingUseProcessingTime:
 						rec.EventTime = x.now().UnixNano()
@@ -417,7 +417,7 @@ func (st *stageRT) run(ctx context.Context, w *worker, rep int) {
 			// records as dropped so nothing vanishes from the books.
 			for rest := range in {
 				for _, rec := range rest.recs {
-					rec.Ack.End(record.Dropped)
+					end(rec, record.Dropped)
 				}
 			}
 			return

@@ -20,7 +20,7 @@ func (f filterProc) process(_ context.Context, w *worker, in, out []*record.Reco
 		case ok:
 			out = append(out, r)
 		default:
-			r.Ack.End(record.Filtered)
+			end(r, record.Filtered)
 		}
 	}
 	return out
@@ -73,7 +73,7 @@ func (p *sinkProc) process(ctx context.Context, w *worker, in, out []*record.Rec
 		return out
 	}
 	for _, r := range in {
-		r.Ack.End(record.Delivered)
+		end(r, record.Delivered)
 	}
 	return out
 }

@@ -92,7 +92,7 @@ func (w *worker) dispatch(ctx context.Context, recs []*record.Record) {
 func (w *worker) unmatched(rec *record.Record) {
 	switch w.n.unmatched {
 	case UnmatchedDrop:
-		rec.Ack.End(record.Dropped)
+		end(rec, record.Dropped)
 	case UnmatchedError:
 		w.r.fail(fmt.Errorf("stage %q: %w for record %s", w.n.id, ErrUnmatched, describe(rec)))
 		w.deadLetter(rec, fmt.Sprintf("no route matched at %q (unmatched: error)", w.n.id))
@@ -129,7 +129,7 @@ func (w *worker) flush(ctx context.Context) {
 		case sl.st.inputs[sl.rep] <- batch{recs: recs, from: w.n.idx}:
 		case <-ctx.Done():
 			for _, r := range recs {
-				r.Ack.End(record.Dropped)
+				end(r, record.Dropped)
 			}
 		}
 	}
@@ -164,4 +164,10 @@ func (w *worker) finish() {
 			}
 		}
 	}
+}
+
+// end ends one path of rec with outcome o and recycles its parse state.
+func end(rec *record.Record, o record.Outcome) {
+	rec.Ack.End(o)
+	rec.Release()
 }

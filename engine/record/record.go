@@ -6,6 +6,7 @@ package record
 
 import (
 	"math"
+	"sync"
 	"time"
 
 	"github.com/valyala/fastjson"
@@ -64,14 +65,22 @@ func (r *Record) Time() time.Time {
 // SetTime sets the event time from t.
 func (r *Record) SetTime(t time.Time) { r.EventTime = t.UnixNano() }
 
+// parsers recycles JSON parsers: a warm parser parses without allocating,
+// a new one grows its value cache several times per document.
+var parsers sync.Pool
+
 // JSON returns the payload parsed as JSON. The payload is parsed at most once
 // per record, on first use, however many conditions read it; the result is
-// cached until SetPayload is called. The returned value must not be used
-// after the payload changes.
+// cached until SetPayload or Release is called. The returned value must not
+// be used after that.
 func (r *Record) JSON() (*fastjson.Value, error) {
 	if r.state == 0 {
 		if r.parser == nil {
-			r.parser = new(fastjson.Parser)
+			if p, ok := parsers.Get().(*fastjson.Parser); ok {
+				r.parser = p
+			} else {
+				r.parser = new(fastjson.Parser)
+			}
 		}
 		r.parsed, r.parseErr = r.parser.ParseBytes(r.Payload)
 		r.state = 1
@@ -85,10 +94,15 @@ func (r *Record) SetPayload(p []byte) {
 	r.parsed, r.parseErr, r.state = nil, nil, 0
 }
 
-// UseParser makes JSON parse with p, which must not be used for anything
-// else while the record lives. Sources that allocate records in slabs use it
-// to allocate parsers in slabs too.
-func (r *Record) UseParser(p *fastjson.Parser) { r.parser = p }
+// Release returns the record's parse state for reuse by other records. The
+// engine calls it when a record's path ends (written, filtered, dropped,
+// dead-lettered); the record must not be read after that.
+func (r *Record) Release() {
+	if r.parser != nil {
+		parsers.Put(r.parser)
+	}
+	r.parser, r.parsed, r.parseErr, r.state = nil, nil, nil, 0
+}
 
 // Clone returns a copy of r that can be changed independently. The copy
 // shares r's Ack: the caller forks the Ack when both continue. The payload
