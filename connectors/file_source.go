@@ -134,9 +134,9 @@ func (s *fileSource) readOne(ctx context.Context, out Emitter, r io.Reader, name
 	lr := lineReader{r: r, chunk: s.chunk, max: s.maxLine}
 	bs := s.env.BatchSize
 	var (
-		slab    []record.Record
-		acks    []record.Ack
-		batch   []*record.Record
+		slab  []record.Record
+		acks  []record.Ack
+		batch []*record.Record
 	)
 	json := s.cfg.Codec == codecJSONLines
 	flush := func() error {

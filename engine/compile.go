@@ -62,10 +62,10 @@ type node struct {
 	unmatched UnmatchedPolicy
 	inputs    []*node // upstream nodes
 
-	sourceCfg any // decoded connector config of a source
+	sourceCfg  any // decoded connector config of a source
 	sourceSpec connectors.Spec
-	eventTime *eventTimeExtractor
-	metaSet   []metaSetter
+	eventTime  *eventTimeExtractor
+	metaSet    []metaSetter
 }
 
 type route struct {

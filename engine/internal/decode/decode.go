@@ -212,14 +212,18 @@ func (d *Decoder) value(n *yaml.Node, v reflect.Value) {
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		i, ok := scalar(n, func(s string) (int64, error) { return strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 0, v.Type().Bits()) })
+		i, ok := scalar(n, func(s string) (int64, error) {
+			return strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 0, v.Type().Bits())
+		})
 		if !ok {
 			d.errorf(n, "expected an integer, got %s", kindName(n))
 			return
 		}
 		v.SetInt(i)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		u, ok := scalar(n, func(s string) (uint64, error) { return strconv.ParseUint(strings.ReplaceAll(s, "_", ""), 0, v.Type().Bits()) })
+		u, ok := scalar(n, func(s string) (uint64, error) {
+			return strconv.ParseUint(strings.ReplaceAll(s, "_", ""), 0, v.Type().Bits())
+		})
 		if !ok {
 			d.errorf(n, "expected a non-negative integer, got %s", kindName(n))
 			return
