@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// run drives the CLI in-process and returns exit code, stdout and stderr.
+func run(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := doMain(append([]string{"conveyor-wasm"}, args...), strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// copyExample copies examples/NAME (pipeline and data, not outputs) into a
+// temporary directory, so runs do not write into the source tree.
+func copyExample(t *testing.T, name string) string {
+	t.Helper()
+	src := filepath.Join("..", "..", "examples", name)
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			if d.Name() == "out" {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func lines(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+}
+
+func TestCLI_Run_UserAnalyticsExample(t *testing.T) {
+	dir := copyExample(t, "user-analytics")
+	code, _, stderr := run(t, "", "run", "--progress", "0", filepath.Join(dir, "pipeline.yaml"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "summary: records in 200 = out ") {
+		t.Fatalf("no summary on stderr:\n%s", stderr)
+	}
+	archive := lines(t, filepath.Join(dir, "out/archive.jsonl"))
+	events := lines(t, filepath.Join(dir, "out/user-events.jsonl"))
+	dead := lines(t, filepath.Join(dir, "out/dead-letters.jsonl"))
+	if len(dead) != 2 || !strings.Contains(dead[0], "users.jsonl:42") || !strings.Contains(dead[1], "users.jsonl:138") {
+		t.Fatalf("dead letters should be the two malformed lines with positions:\n%s", strings.Join(dead, "\n"))
+	}
+	for _, l := range archive {
+		if !strings.Contains(l, `"active":true`) {
+			t.Fatalf("inactive record archived: %s", l)
+		}
+	}
+	if len(events) == 0 || len(events) >= len(archive) {
+		t.Fatalf("user-events (%d) must be a non-empty subset of archive (%d)", len(events), len(archive))
+	}
+	for _, l := range events {
+		if !strings.Contains(l, `"type":"user_event"`) || !strings.Contains(l, `"user_id":"u`) {
+			t.Fatalf("user-events got %s", l)
+		}
+	}
+}
+
+func TestCLI_Validate(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join("..", "..", "examples", "user-analytics", "pipeline.yaml")
+	if code, out, errs := run(t, "", "validate", good); code != 0 || !strings.Contains(out, ": ok (1 sources, 5 stages, 3 edges)") {
+		t.Fatalf("validate good: %d %q %q", code, out, errs)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte(`id: bad
+sources: [{name: in, type: generate}]
+services: {out: {type: discard}}
+stages:
+  - {id: f, type: filter, condition: "record.payload.x >"}
+  - {id: s, type: sink, service_name: out}
+edges:
+  - {from: in, to: f}
+  - {from: f, to: s}
+  - {from: s, to: f}
+`), 0o644)
+	code, _, errs := run(t, "", "validate", bad)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	for _, want := range []string{"bad.yaml:5:", "^", "bad.yaml:10:5: edge from sink stage \"s\""} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+	if code, _, errs := run(t, "", "validate"); code != 2 || !strings.Contains(errs, "usage") {
+		t.Fatalf("no argument: %d %s", code, errs)
+	}
+}
+
+func TestCLI_Run_MissingInput(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "p.yaml")
+	os.WriteFile(p, []byte(`id: m
+sources: [{name: in, type: file, path: nope.jsonl}]
+services: {out: {type: discard}}
+stages: [{id: s, type: sink, service_name: out}]
+edges: [{from: in, to: s}]
+`), 0o644)
+	code, _, errs := run(t, "", "run", p)
+	if code != 1 || !strings.Contains(errs, "nope.jsonl: no such file or directory") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+}
+
+func TestCLI_Run_StdinToStdout(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "p.yaml")
+	os.WriteFile(p, []byte(`id: io
+sources: [{name: in, type: file, path: "-"}]
+services: {out: {type: stdout}}
+stages:
+  - {id: f, type: filter, condition: "record.payload.n % 2 == 0"}
+  - {id: s, type: sink, service_name: out}
+edges: [{from: in, to: f}, {from: f, to: s}]
+`), 0o644)
+	code, out, errs := run(t, "{\"n\":1}\n{\"n\":2}\n{\"n\":4}\n", "--log-format", "json", "run", p)
+	if code != 0 || out != "{\"n\":2}\n{\"n\":4}\n" {
+		t.Fatalf("exit %d out %q err %s", code, out, errs)
+	}
+	if !strings.Contains(errs, "records in 3 = out 2 + filtered 1 + dropped 0 + dead-lettered 0") {
+		t.Fatalf("summary: %s", errs)
+	}
+}
+
+func TestCLI_Run_SignalDrains(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "p.yaml")
+	os.WriteFile(p, []byte(`id: forever
+sources: [{name: g, type: generate, rate: 20000}]
+services: {out: {type: file, path: out.jsonl}}
+stages: [{id: s, type: sink, service_name: out}]
+edges: [{from: g, to: s}]
+`), 0o644)
+	var out, errb bytes.Buffer
+	app := newApp(strings.NewReader(""), &out, &errb)
+	// Replace the OS signal context with one cancelled after a while, as a
+	// SIGTERM would.
+	envOf := app.Metadata["env"].(*appEnv)
+	envOf.signals = func(ctx context.Context) (context.Context, context.CancelFunc) {
+		return context.WithTimeout(ctx, 1500*time.Millisecond)
+	}
+	if err := app.Run([]string{"conveyor-wasm", "run", "--progress", "500ms", p}); err != nil {
+		t.Fatalf("run: %v\n%s", err, errb.String())
+	}
+	n := len(lines(t, filepath.Join(dir, "out.jsonl")))
+	if n < 1000 || !strings.Contains(errb.String(), "progress: in ") {
+		t.Fatalf("wrote %d records; stderr:\n%s", n, errb.String())
+	}
+	if !strings.Contains(errb.String(), "summary: records in ") || strings.Contains(errb.String(), "unaccounted") {
+		t.Fatalf("summary:\n%s", errb.String())
+	}
+}
+
+func TestCLI_Graph(t *testing.T) {
+	good := filepath.Join("..", "..", "examples", "user-analytics", "pipeline.yaml")
+	code, out, _ := run(t, "", "graph", "--format", "mermaid", good)
+	if code != 0 || !strings.HasPrefix(out, "flowchart LR") {
+		t.Fatalf("mermaid: %d %s", code, out)
+	}
+	code, out, _ = run(t, "", "graph", good)
+	if code != 0 || !strings.Contains(out, `"filter-active" -> "tag";`) {
+		t.Fatalf("dot: %d %s", code, out)
+	}
+	if code, _, _ := run(t, "", "graph", "--format", "png", good); code != 2 {
+		t.Fatalf("unknown format exit %d, want 2", code)
+	}
+}
+
+func TestCLI_VersionDocsAndFlags(t *testing.T) {
+	code, out, _ := run(t, "", "version")
+	if code != 0 || !strings.Contains(out, "abi v1.0") {
+		t.Fatalf("version: %q", out)
+	}
+	code, out, _ = run(t, "", "docs")
+	if code != 0 || !strings.Contains(out, "# Pipeline file reference") {
+		t.Fatalf("docs: %d", code)
+	}
+	code, _, errs := run(t, "", "--log-format", "xml", "version")
+	if code != 2 || !strings.Contains(errs, "unknown format \"xml\"") {
+		t.Fatalf("bad log format: %d %s", code, errs)
+	}
+}
