@@ -9,19 +9,22 @@ import (
 
 const (
 	maxLogLine = 4096 // longer lines are logged in pieces
-	tailSize   = 1024 // bytes of stderr kept for error messages
+	headSize   = 512 // first bytes of stderr kept for error messages
+	tailSize   = 512 // last bytes of stderr kept for error messages
 )
 
 // lineWriter turns a guest's stdout or stderr into one log record per line
-// and keeps the tail of what was written since the last reset, for error
-// messages.
+// and keeps the head and the tail of what was written since the last reset,
+// for error messages.
 type lineWriter struct {
 	mu     sync.Mutex
 	logger *slog.Logger
 	stream string
 	level  slog.Level
 	buf    []byte // incomplete line
+	head   []byte
 	tail   []byte
+	total  int
 }
 
 func newLineWriter(logger *slog.Logger, stream string, level slog.Level) *lineWriter {
@@ -32,9 +35,13 @@ func newLineWriter(logger *slog.Logger, stream string, level slog.Level) *lineWr
 func (w *lineWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.total += len(p)
+	if n := headSize - len(w.head); n > 0 {
+		w.head = append(w.head, p[:min(n, len(p))]...)
+	}
 	w.tail = append(w.tail, p...)
-	if len(w.tail) > tailSize {
-		w.tail = append(w.tail[:0], w.tail[len(w.tail)-tailSize:]...)
+	if keep := headSize + tailSize; len(w.tail) > keep {
+		w.tail = append(w.tail[:0], w.tail[len(w.tail)-keep:]...)
 	}
 	w.buf = append(w.buf, p...)
 	for {
@@ -67,17 +74,21 @@ func (w *lineWriter) Flush() {
 	}
 }
 
-// Tail returns what was written since the last Reset, at most tailSize
-// bytes, without surrounding blank space.
+// Tail returns what was written since the last Reset: all of it when it is
+// short, otherwise its first headSize and last tailSize bytes joined by
+// " ... ". Surrounding blank space is trimmed.
 func (w *lineWriter) Tail() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return string(bytes.TrimSpace(w.tail))
+	if w.total <= headSize+tailSize {
+		return string(bytes.TrimSpace(w.tail))
+	}
+	return string(bytes.TrimSpace(w.head)) + " ... " + string(bytes.TrimSpace(w.tail[len(w.tail)-tailSize:]))
 }
 
-// Reset forgets the tail.
+// Reset forgets what was written.
 func (w *lineWriter) Reset() {
 	w.mu.Lock()
-	w.tail = w.tail[:0]
+	w.head, w.tail, w.total = w.head[:0], w.tail[:0], 0
 	w.mu.Unlock()
 }

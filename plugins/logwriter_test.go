@@ -41,11 +41,15 @@ func TestLineWriter_Write_LinesAndTail(t *testing.T) {
 func TestLineWriter_Write_LongLinesAndTailBound(t *testing.T) {
 	var logs bytes.Buffer
 	w := newLineWriter(slog.New(slog.NewTextHandler(&logs, nil)), "stdout", slog.LevelInfo)
+	w.Write([]byte("panic: first line\n"))
 	w.Write(bytes.Repeat([]byte("x"), maxLogLine+10))
-	if n := strings.Count(logs.String(), "\n"); n != 1 {
-		t.Fatalf("want one record for the first %d bytes, got %d", maxLogLine, n)
+	w.Write([]byte("\nlast line"))
+	if n := strings.Count(logs.String(), "\n"); n != 3 {
+		t.Fatalf("want 3 records (one line, %d-byte piece, rest), got %d", maxLogLine, n)
 	}
-	if len(w.Tail()) != tailSize {
-		t.Fatalf("tail is %d bytes, want %d", len(w.Tail()), tailSize)
+	tail := w.Tail()
+	if !strings.HasPrefix(tail, "panic: first line") || !strings.HasSuffix(tail, "x\nlast line") ||
+		!strings.Contains(tail, "x ... x") || len(tail) != headSize+len(" ... ")+tailSize {
+		t.Fatalf("Tail() = %d bytes %.60q...", len(tail), tail)
 	}
 }

@@ -126,8 +126,7 @@ type Plugin struct {
 	mod       wasmrt.Module
 	info      Info
 	cfgFrame  []byte
-	slots     chan *instance // idle instances; nil entries are free slots
-	closing   chan struct{}
+	pool      *pool
 	closeOnce sync.Once
 	closeErr  error
 
@@ -216,8 +215,7 @@ func Load(ctx context.Context, o Options) (*Plugin, error) {
 		logger:   logger,
 		host:     newHost(logger, maps.Clone(o.Config)),
 		cfgFrame: abi.AppendConfig(nil, o.Config),
-		slots:    make(chan *instance, n),
-		closing:  make(chan struct{}),
+		pool:     newPool(n),
 	}
 	rtName := o.Runtime
 	if rtName == "" {
@@ -251,10 +249,7 @@ func Load(ctx context.Context, o Options) (*Plugin, error) {
 		return nil, fmt.Errorf("load plugin %s: %w", name, err)
 	}
 	p.info.setVersion(inst.version)
-	p.slots <- inst
-	for range n - 1 {
-		p.slots <- nil
-	}
+	p.pool.put(inst)
 	return p, nil
 }
 
@@ -289,31 +284,6 @@ func (p *Plugin) Stats() Stats {
 	return s
 }
 
-var errClosed = errors.New("plugin is closed")
-
-// acquire takes an idle instance or a free slot (nil) from the pool.
-func (p *Plugin) acquire(ctx context.Context) (*instance, error) {
-	select {
-	case <-p.closing:
-		return nil, errClosed
-	default:
-	}
-	select {
-	case inst := <-p.slots:
-		select {
-		case <-p.closing:
-			p.slots <- inst
-			return nil, errClosed
-		default:
-		}
-		return inst, nil
-	case <-p.closing:
-		return nil, errClosed
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
 // Process sends the records in to the guest as one batch and appends the
 // outputs to out. Outputs reference a buffer owned by the caller from then
 // on; they stay valid after Process returns.
@@ -326,7 +296,7 @@ func (p *Plugin) Process(ctx context.Context, in []abi.Record, out []abi.Output)
 	if len(in) == 0 {
 		return out, nil
 	}
-	inst, err := p.acquire(ctx)
+	inst, err := p.pool.acquire(ctx)
 	if err != nil {
 		return out, fmt.Errorf("plugin %s: %w", p.name, err)
 	}
@@ -352,7 +322,7 @@ func (p *Plugin) Process(ctx context.Context, in []abi.Record, out []abi.Output)
 				p.discardClean(ctx, inst)
 				inst = nil
 			}
-			p.slots <- inst
+			p.pool.release(inst)
 			return res, nil
 		}
 		p.discard(inst)
@@ -367,7 +337,7 @@ func (p *Plugin) Process(ctx context.Context, in []abi.Record, out []abi.Output)
 				"fault", f.kind.String(), "error", f.msg)
 		}
 	}
-	p.slots <- inst
+	p.pool.release(inst)
 	if last == nil || ctx.Err() != nil {
 		return out, fmt.Errorf("plugin %s: %w", p.name, context.Cause(ctx))
 	}
@@ -409,19 +379,12 @@ func (p *Plugin) shouldRecycle(inst *instance) bool {
 // after Close. If ctx ends first, Close releases the runtime anyway.
 func (p *Plugin) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
-		close(p.closing)
-		for range cap(p.slots) {
-			select {
-			case inst := <-p.slots:
-				if inst != nil {
-					p.discardClean(ctx, inst)
-				}
-			case <-ctx.Done():
-				p.closeErr = fmt.Errorf("close plugin %s: %w", p.name, ctx.Err())
-			}
-			if p.closeErr != nil {
-				break
-			}
+		idle, err := p.pool.drain(ctx)
+		if err != nil {
+			p.closeErr = fmt.Errorf("close plugin %s: %w", p.name, err)
+		}
+		for _, inst := range idle {
+			p.discardClean(ctx, inst)
 		}
 		if err := p.rt.Close(context.WithoutCancel(ctx)); err != nil && p.closeErr == nil {
 			p.closeErr = fmt.Errorf("close plugin %s: %w", p.name, err)
