@@ -13,6 +13,7 @@ import (
 
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
+	"github.com/conveyor-etl/conveyor-wasm/plugins"
 )
 
 // RunOptions configure a Runner.
@@ -47,6 +48,7 @@ type Runner struct {
 	stages  []*stageRT // by node idx; nil for sources
 	sources []*sourceRT
 	sinks   map[string]*sinkRT
+	plugins map[string]*plugins.Plugin
 	dl      *deadLetter
 
 	counts  outcomeCounts

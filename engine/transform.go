@@ -1,7 +1,172 @@
 package engine
 
-import "errors"
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"unsafe"
+
+	"github.com/conveyor-etl/conveyor-wasm/abi"
+	"github.com/conveyor-etl/conveyor-wasm/engine/record"
+	"github.com/conveyor-etl/conveyor-wasm/plugins"
+)
+
+// plugin loads (once per service) the Wasm plugin a stage names.
+func (r *Runner) plugin(name string) (*plugins.Plugin, error) {
+	if p, ok := r.plugins[name]; ok {
+		return p, nil
+	}
+	c := r.pl.services[name].wasm
+	path := c.Path
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(r.p.baseDir(), path)
+	}
+	timeout := c.BatchTimeout
+	if timeout == 0 {
+		timeout = -1 // plugins: negative disables the limit
+	}
+	p, err := plugins.Load(context.Background(), plugins.Options{
+		Name:      name,
+		Path:      path,
+		Runtime:   c.Runtime,
+		Config:    c.Config,
+		Instances: c.Instances,
+		CacheDir:  r.opts.PluginCacheDir,
+		Logger:    r.log.With("plugin", name),
+		Limits: plugins.Limits{
+			MemoryPages:           c.MaxMemoryPages,
+			BatchTimeout:          timeout,
+			MaxBatchesPerInstance: c.RecycleAfter,
+			MemoryHighWater:       c.RecycleAboveSize,
+		},
+		Grants: plugins.Grants{Env: c.Env, Dirs: c.Dirs},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("service %q: %w", name, err)
+	}
+	if r.plugins == nil {
+		r.plugins = map[string]*plugins.Plugin{}
+	}
+	r.plugins[name] = p
+	r.closers = append(r.closers, p.Close)
+	return p, nil
+}
 
 func (r *Runner) newTransform(n *node) (processor, error) {
-	return nil, errors.New("transform stages need the plugins package (not wired yet)")
+	p, err := r.plugin(n.stage.ServiceName)
+	if err != nil {
+		return nil, err
+	}
+	return &transformProc{p: p, name: n.stage.ServiceName}, nil
+}
+
+// transformProc sends each batch through a Wasm plugin. A transform maps
+// every input record to zero, one or many outputs; the outputs inherit the
+// input's acknowledgement, source and origin.
+type transformProc struct {
+	p    *plugins.Plugin
+	name string
+}
+
+// txScratch is a worker's reusable conversion buffers.
+type txScratch struct {
+	in    []abi.Record
+	kv    []abi.KV
+	out   []abi.Output
+	paths []int32
+}
+
+// bytesOf views s as bytes without copying; the guest codec only reads it.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// stringOf views b as a string without copying. b must never change: output
+// frames are fresh copies that nothing writes to.
+func stringOf(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+func (t *transformProc) process(ctx context.Context, w *worker, in, out []*record.Record) []*record.Record {
+	sc := w.tx
+	if sc == nil {
+		sc = &txScratch{}
+		w.tx = sc
+	}
+	sc.in, sc.kv = sc.in[:0], sc.kv[:0]
+	for _, r := range in {
+		for _, m := range r.Metadata {
+			sc.kv = append(sc.kv, abi.KV{Key: bytesOf(m.Key), Value: bytesOf(m.Value)})
+		}
+	}
+	kv := sc.kv
+	for _, r := range in {
+		md := kv[:len(r.Metadata):len(r.Metadata)]
+		kv = kv[len(r.Metadata):]
+		sc.in = append(sc.in, abi.Record{Key: bytesOf(r.Key), Payload: r.Payload, Metadata: md,
+			EventTime: r.EventTime, HasEventTime: r.HasEventTime()})
+	}
+	outs, err := t.p.Process(ctx, sc.in, sc.out[:0])
+	sc.out = outs[:0]
+	if err != nil {
+		for _, r := range in {
+			w.deadLetter(r, err.Error())
+		}
+		return out
+	}
+	// Count each input's paths: one per output record or error.
+	if cap(sc.paths) < len(in) {
+		sc.paths = make([]int32, len(in))
+	}
+	paths := sc.paths[:len(in)]
+	clear(paths)
+	nrec := 0
+	for i := range outs {
+		switch outs[i].Kind {
+		case abi.KindRecord:
+			paths[outs[i].Input]++
+			nrec++
+		case abi.KindError:
+			paths[outs[i].Input]++
+		}
+	}
+	slab := make([]record.Record, nrec)
+	for i, r := range in {
+		if paths[i] == 0 {
+			end(r, record.Dropped) // no output, or only drops
+			continue
+		}
+		r.Ack.Fork(int(paths[i]) - 1)
+	}
+	errored := false
+	for i := range outs {
+		o := &outs[i]
+		src := in[o.Input]
+		switch o.Kind {
+		case abi.KindRecord:
+			nr := &slab[0]
+			slab = slab[1:]
+			nr.Key = stringOf(o.Record.Key)
+			nr.Payload = o.Record.Payload
+			nr.EventTime = record.NoEventTime
+			if o.Record.HasEventTime {
+				nr.EventTime = o.Record.EventTime
+			}
+			if len(o.Record.Metadata) > 0 {
+				nr.Metadata = make(record.Metadata, len(o.Record.Metadata))
+				for j, m := range o.Record.Metadata {
+					nr.Metadata[j] = record.KV{Key: stringOf(m.Key), Value: stringOf(m.Value)}
+				}
+			}
+			nr.Source, nr.Origin, nr.Ack = src.Source, src.Origin, src.Ack
+			out = append(out, nr)
+		case abi.KindError:
+			errored = true
+			w.deadLetter(src, fmt.Sprintf("plugin %q: %s", t.name, o.Err))
+		}
+	}
+	if !errored {
+		for i, r := range in {
+			if paths[i] > 0 {
+				r.Release()
+			}
+		}
+	}
+	return out
 }

@@ -20,6 +20,7 @@ type worker struct {
 	base  []int // first slot of each route
 	idx   []int
 	dl    []dlItem
+	tx    *txScratch // transform conversion buffers
 	// single is set when every record goes to the one replica of the one
 	// unconditional route: no per-record routing work at all.
 	single bool
