@@ -200,5 +200,6 @@ func BenchmarkRoute_PayloadField(b *testing.B) {
 		if err != nil || len(got) != 1 {
 			b.Fatal(got, err)
 		}
+		r.Release() // as the runtime does when the record's path ends
 	}
 }
