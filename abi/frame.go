@@ -3,6 +3,7 @@ package abi
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 )
 
 // Frame layout constants; see ABI.md.
@@ -337,6 +338,7 @@ func (d *decoder) fastRecord(r *Record, kvs []KV) ([]KV, bool) {
 		md = kvs[first:len(kvs):len(kvs)]
 	}
 	r.HasEventTime, r.EventTime = has, ts
+	r.Key, r.Payload = nil, nil
 	if kl != 0 {
 		r.Key = b[13:p:p]
 	}
@@ -418,9 +420,10 @@ func DecodeInputBatch(src []byte, dst []Record) ([]Record, error) {
 	n := d.header(FrameInput)
 	base := len(dst)
 	var kvs []KV
+	dst = slices.Grow(dst, n)
 	for i := 0; i < n && d.err == nil; i++ {
 		d.left = n - i - 1
-		dst = append(dst, Record{})
+		dst = dst[:len(dst)+1]
 		kvs = d.record(&dst[len(dst)-1], kvs)
 	}
 	d.end()
@@ -440,6 +443,7 @@ func DecodeOutputBatch(src []byte, inputs int, dst []Output) ([]Output, error) {
 	n := d.header(FrameOutput)
 	base := len(dst)
 	var kvs []KV
+	dst = slices.Grow(dst, n)
 	for i := 0; i < n && d.err == nil; i++ {
 		d.left = n - i - 1
 		start := d.off
@@ -452,13 +456,19 @@ func DecodeOutputBatch(src []byte, inputs int, dst []Output) ([]Output, error) {
 			d.fail(start+1, "input index %d out of range (batch has %d inputs)", idx, inputs)
 			break
 		}
-		dst = append(dst, Output{Kind: kind, Input: idx})
+		// Fill the entry field by field: reused dst elements hold stale
+		// values, and a whole-struct copy costs a bulk write barrier.
+		dst = dst[:len(dst)+1]
 		o := &dst[len(dst)-1]
+		o.Kind, o.Input = kind, idx
 		switch kind {
 		case KindRecord:
+			o.Err = ""
 			kvs = d.record(&o.Record, kvs)
 		case KindDrop:
+			o.Record, o.Err = Record{}, ""
 		case KindError:
+			o.Record = Record{}
 			o.Err = string(d.bytes("error message"))
 		default:
 			d.fail(start, "unknown output kind %d", uint8(kind))

@@ -401,3 +401,46 @@ func BenchmarkDecodeOutputBatch(b *testing.B) {
 		}
 	}
 }
+
+func TestDecodeOutputBatch_ReusedDstHasNoStaleFields(t *testing.T) {
+	dst, err := DecodeOutputBatch(AppendOutputBatch(nil, sampleOutputs()), 4, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same positions, different kinds: every stale field must be cleared.
+	swapped := []Output{
+		{Kind: KindDrop, Input: 0},
+		{Kind: KindError, Input: 1, Err: "e"},
+		{Kind: KindRecord, Input: 2},
+		{Kind: KindRecord, Input: 3, Record: Record{Payload: []byte("p")}},
+		{Kind: KindDrop, Input: 0},
+	}
+	got, err := DecodeOutputBatch(AppendOutputBatch(nil, swapped), 4, dst[:0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range swapped {
+		g := got[i]
+		if !equalOutput(&g, &swapped[i]) || (g.Kind != KindError && g.Err != "") ||
+			(g.Kind != KindRecord && (g.Record.Key != nil || g.Record.Payload != nil || g.Record.Metadata != nil || g.Record.HasEventTime)) ||
+			(g.Kind == KindRecord && (g.Record.Key != nil || g.Record.Metadata != nil)) {
+			t.Errorf("output %d = %+v, want %+v", i, g, swapped[i])
+		}
+	}
+}
+
+func TestDecodeInputBatch_ReusedDstHasNoStaleFields(t *testing.T) {
+	dst, err := DecodeInputBatch(AppendInputBatch(nil, sampleRecords()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeInputBatch(AppendInputBatch(nil, []Record{{}, {}}), dst[:0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range got {
+		if r.Key != nil || r.Payload != nil || r.Metadata != nil || r.HasEventTime || r.EventTime != 0 {
+			t.Errorf("record %d has stale fields: %+v", i, r)
+		}
+	}
+}

@@ -44,9 +44,9 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// load loads the named test guest with o (Wasm, CacheDir, Logger and Name
+// loadGuest loads the named test guest with o (Wasm, CacheDir, Logger and Name
 // filled in when empty), closes it at cleanup, and returns the log sink.
-func load(tb testing.TB, name string, o Options) (*Plugin, *syncBuffer) {
+func loadGuest(tb testing.TB, name string, o Options) (*Plugin, *syncBuffer) {
 	tb.Helper()
 	logs := &syncBuffer{}
 	if o.Wasm == nil && o.Path == "" {

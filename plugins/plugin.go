@@ -174,6 +174,12 @@ func cacheDir(dir, rt string) string {
 // anything not allowed, reports another ABI major or fails init is refused
 // with an error that says why.
 func Load(ctx context.Context, o Options) (*Plugin, error) {
+	return load(ctx, o, nil)
+}
+
+// load is Load with a hook to adjust the runtime configuration (tests and
+// benchmarks compare runtime settings with it).
+func load(ctx context.Context, o Options, tweak func(*wasmrt.Config)) (*Plugin, error) {
 	wasm := o.Wasm
 	if wasm == nil {
 		if o.Path == "" {
@@ -221,12 +227,16 @@ func Load(ctx context.Context, o Options) (*Plugin, error) {
 	if rtName == "" {
 		rtName = DefaultRuntime
 	}
-	rt, err := newRuntime(ctx, rtName, wasmrt.Config{
+	rtc := wasmrt.Config{
 		CacheDir:      cacheDir(o.CacheDir, rtName),
 		MemoryPages:   limits.MemoryPages,
 		Interruptible: limits.BatchTimeout > 0,
 		Host:          p.host,
-	})
+	}
+	if tweak != nil {
+		tweak(&rtc)
+	}
+	rt, err := newRuntime(ctx, rtName, rtc)
 	if err != nil {
 		return nil, fmt.Errorf("load plugin %s: %w", name, err)
 	}

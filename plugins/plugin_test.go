@@ -14,7 +14,7 @@ import (
 )
 
 func TestPlugin_Process_NoopCopiesRecords(t *testing.T) {
-	p, _ := load(t, "noop", Options{})
+	p, _ := loadGuest(t, "noop", Options{})
 	in := []abi.Record{
 		{Key: []byte("a"), Payload: []byte(`{"n":1}`), EventTime: 42, HasEventTime: true,
 			Metadata: []abi.KV{{Key: []byte("h"), Value: []byte("v")}}},
@@ -51,7 +51,7 @@ func TestPlugin_Process_NoopCopiesRecords(t *testing.T) {
 }
 
 func TestPlugin_Process_AppendsToOut(t *testing.T) {
-	p, _ := load(t, "noop", Options{})
+	p, _ := loadGuest(t, "noop", Options{})
 	prev := []abi.Output{{Kind: abi.KindDrop, Input: 7}}
 	out, err := p.Process(context.Background(), recs("x"), prev)
 	if err != nil {
@@ -66,7 +66,7 @@ func TestPlugin_Process_AppendsToOut(t *testing.T) {
 }
 
 func TestPlugin_Process_ConcurrentUsesPool(t *testing.T) {
-	p, _ := load(t, "noop", Options{Instances: 2})
+	p, _ := loadGuest(t, "noop", Options{Instances: 2})
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for g := range 4 {
@@ -118,7 +118,7 @@ func TestPlugin_Process_HostileGuests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.guest+"/"+tt.payload, func(t *testing.T) {
-			p, _ := load(t, tt.guest, Options{Limits: tt.limits, Instances: 1})
+			p, _ := loadGuest(t, tt.guest, Options{Limits: tt.limits, Instances: 1})
 			ctx := context.Background()
 			if _, err := p.Process(ctx, recs("ok"), nil); err != nil {
 				t.Fatalf("good batch before: %v", err)
@@ -156,7 +156,7 @@ func TestPlugin_Process_HostileGuests(t *testing.T) {
 }
 
 func TestPlugin_Process_RetryRecovers(t *testing.T) {
-	p, logs := load(t, "trap", Options{Instances: 1})
+	p, logs := loadGuest(t, "trap", Options{Instances: 1})
 	ctx := context.Background()
 	if _, err := p.Process(ctx, recs("ok"), nil); err != nil {
 		t.Fatal(err)
@@ -177,7 +177,7 @@ func TestPlugin_Process_RetryRecovers(t *testing.T) {
 }
 
 func TestPlugin_Process_RecordErrors(t *testing.T) {
-	p, _ := load(t, "recorderror", Options{})
+	p, _ := loadGuest(t, "recorderror", Options{})
 	out, err := p.Process(context.Background(), recs("ok", "bad", "drop", "twice", "skip"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -204,7 +204,7 @@ func TestPlugin_Process_RecordErrors(t *testing.T) {
 }
 
 func TestPlugin_Process_GuestOutputToLog(t *testing.T) {
-	p, logs := load(t, "stdout", Options{})
+	p, logs := loadGuest(t, "stdout", Options{})
 	if _, err := p.Process(context.Background(), recs("a", "b"), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestPlugin_Process_GuestOutputToLog(t *testing.T) {
 }
 
 func TestPlugin_Process_HostFunctions(t *testing.T) {
-	p, logs := load(t, "hostcalls", Options{Config: map[string]string{"prefix": "pre:"}})
+	p, logs := loadGuest(t, "hostcalls", Options{Config: map[string]string{"prefix": "pre:"}})
 	before := time.Now().UnixNano()
 	in := recs("a", "b")
 	in[1].EventTime, in[1].HasEventTime = 99, true
@@ -263,7 +263,7 @@ func TestPlugin_Process_Recycling(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, _ := load(t, "noop", Options{Limits: tt.limits, Instances: 1})
+			p, _ := loadGuest(t, "noop", Options{Limits: tt.limits, Instances: 1})
 			for range 5 {
 				if _, err := p.Process(context.Background(), recs("x"), nil); err != nil {
 					t.Fatal(err)
@@ -278,7 +278,7 @@ func TestPlugin_Process_Recycling(t *testing.T) {
 }
 
 func TestPlugin_Process_CanceledContext(t *testing.T) {
-	p, _ := load(t, "loop", Options{Instances: 1})
+	p, _ := loadGuest(t, "loop", Options{Instances: 1})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
 	_, err := p.Process(ctx, recs("loop"), nil)
@@ -295,7 +295,7 @@ func TestPlugin_Process_CanceledContext(t *testing.T) {
 }
 
 func TestPlugin_Close_ThenProcessFails(t *testing.T) {
-	p, _ := load(t, "noop", Options{Instances: 2})
+	p, _ := loadGuest(t, "noop", Options{Instances: 2})
 	if err := p.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +350,7 @@ func TestLoad_NoSource(t *testing.T) {
 
 func TestLoad_PathNamesPlugin(t *testing.T) {
 	path := guestPath(t, "initerror")
-	p, _ := load(t, "", Options{Path: path})
+	p, _ := loadGuest(t, "", Options{Path: path})
 	info := p.Info()
 	if !strings.HasPrefix(info.Name, "initerror-") || info.Runtime != "wazero" || info.ABI != "1.0" ||
 		info.ABIVersion != abi.Version || !info.Loadable || info.What != "conveyor plugin, ABI 1.0" {
@@ -367,7 +367,7 @@ func TestLoad_PathNamesPlugin(t *testing.T) {
 }
 
 func TestLoad_DefaultInstances(t *testing.T) {
-	p, _ := load(t, "noop", Options{})
+	p, _ := loadGuest(t, "noop", Options{})
 	if p.pool.size() != runtime.GOMAXPROCS(0) {
 		t.Fatalf("pool size %d, want GOMAXPROCS %d", p.pool.size(), runtime.GOMAXPROCS(0))
 	}

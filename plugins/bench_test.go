@@ -1,0 +1,143 @@
+package plugins
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/conveyor-etl/conveyor-wasm/abi"
+	"github.com/conveyor-etl/conveyor-wasm/plugins/internal/wasmrt"
+)
+
+// benchBatch returns n records of ~200 B: a key, a JSON payload of ~170 B
+// and two metadata attributes.
+func benchBatch(n int) []abi.Record {
+	recs := make([]abi.Record, n)
+	for i := range recs {
+		recs[i] = abi.Record{
+			Key:       fmt.Appendf(nil, "key-%06d", i),
+			Payload:   fmt.Appendf(nil, `{"id":%d,"user":"user-%04d","msg":"%s"}`, i, i%1000, strings.Repeat("x", 130)),
+			Metadata:  []abi.KV{{Key: []byte("src"), Value: []byte("bench")}, {Key: []byte("p"), Value: []byte("0")}},
+			EventTime: int64(i), HasEventTime: true,
+		}
+	}
+	return recs
+}
+
+// BenchmarkProcess measures a whole batch of 256 records of ~200 B through
+// a guest: encode into guest memory, call, copy out and decode. "noop"
+// decodes and re-encodes in the guest (Go, abi package); "passthrough"
+// copies record bytes without decoding, so its time is almost all host
+// overhead. "timeout" runs with the default batch time limit (wazero's
+// CloseOnContextDone), "no-timeout" with BatchTimeout < 0.
+func BenchmarkProcess(b *testing.B) {
+	for _, g := range []string{"passthrough", "noop"} {
+		for _, limit := range []struct {
+			name    string
+			timeout time.Duration
+		}{{"timeout", 0}, {"no-timeout", -1}} {
+			b.Run(g+"/"+limit.name, func(b *testing.B) {
+				p, _ := loadGuest(b, g, Options{Instances: 1, Limits: Limits{BatchTimeout: limit.timeout}})
+				in := benchBatch(256)
+				out := make([]abi.Output, 0, 256)
+				ctx := context.Background()
+				b.SetBytes(int64(abi.InputBatchSize(in)))
+				b.ReportAllocs()
+				cpu0 := cpuTime()
+				for b.Loop() {
+					var err error
+					if out, err = p.Process(ctx, in, out[:0]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				records := float64(b.N * len(in))
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/records, "ns/record")
+				// CPU time of the whole process (all threads, GC included) is
+				// steadier than wall time on a shared machine.
+				b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/records, "cpu-ns/record")
+			})
+		}
+	}
+}
+
+// BenchmarkLoad measures plugin start with compiled code in the on-disk
+// cache: runtime, compile (from cache), instantiate, _initialize, init.
+func BenchmarkLoad(b *testing.B) {
+	wasm := guest(b, "noop")
+	o := Options{Wasm: wasm, CacheDir: testCacheDir, Instances: 1}
+	p, err := Load(context.Background(), o) // warm the cache
+	if err != nil {
+		b.Fatal(err)
+	}
+	p.Close(context.Background())
+	for b.Loop() {
+		p, err := Load(context.Background(), o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p.Close(context.Background())
+	}
+}
+
+// BenchmarkInstance measures creating one more instance of a loaded plugin
+// and the resident memory it adds, with mmap-backed and Go-heap memory.
+func BenchmarkInstance(b *testing.B) {
+	for _, heap := range []bool{false, true} {
+		name := "mmap"
+		if heap {
+			name = "heap"
+		}
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			p, err := load(ctx, Options{Wasm: guest(b, "noop"), CacheDir: testCacheDir, Instances: 1},
+				func(c *wasmrt.Config) { c.HeapMemory = heap })
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close(ctx)
+			var insts []*instance
+			before := rssKiB(b)
+			for b.Loop() {
+				inst, err := p.newInstance(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				insts = append(insts, inst)
+			}
+			after := rssKiB(b)
+			b.ReportMetric(float64(after-before)/float64(len(insts)), "RSS-KiB/instance")
+			for _, inst := range insts {
+				p.discard(inst)
+			}
+		})
+	}
+}
+
+// cpuTime returns the user+system CPU time of the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rssKiB reads the process's resident set size (Linux only).
+func rssKiB(tb testing.TB) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		tb.Skip("no /proc/self/status")
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
