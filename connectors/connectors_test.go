@@ -26,7 +26,7 @@ func withRegistry(t *testing.T) {
 	})
 }
 
-func TestRegistry_Builtins(t *testing.T) {
+func TestTypes_Builtins(t *testing.T) {
 	tests := []struct {
 		kind Kind
 		want []string

@@ -57,9 +57,9 @@ func buildFileSource(t testing.TB, cfg FileSourceConfig, env Env, chunk int) *fi
 	if err != nil {
 		t.Fatalf("BuildSource: %v", err)
 	}
-	fs := src.(*fileSource)
-	fs.chunk = chunk
-	return fs
+	s := src.(*fileSource)
+	s.chunk = chunk
+	return s
 }
 
 type wantReject struct {
@@ -505,7 +505,7 @@ func TestFileSource_New_Errors(t *testing.T) {
 	}
 }
 
-func TestFileSource_Check(t *testing.T) {
+func TestFileSourceConfig_Check(t *testing.T) {
 	spec, _ := Lookup(KindSource, "file")
 	tests := []struct {
 		name    string

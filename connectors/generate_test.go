@@ -290,7 +290,7 @@ func TestGenerate_Read_ContextCancel(t *testing.T) {
 	}
 }
 
-func TestGenerate_Check(t *testing.T) {
+func TestGenerateConfig_Check(t *testing.T) {
 	spec, _ := Lookup(KindSource, "generate")
 	tests := []struct {
 		name    string

@@ -95,7 +95,7 @@ func TestFileSink_Write(t *testing.T) {
 	}
 }
 
-func TestFileSink_Flush(t *testing.T) {
+func TestFileSink_Flush_WritesThrough(t *testing.T) {
 	dir := t.TempDir()
 	spec, _ := Lookup(KindSink, "file")
 	cfg := spec.NewConfig().(*FileSinkConfig)
@@ -140,7 +140,7 @@ func TestFileSink_Build_Errors(t *testing.T) {
 	}
 }
 
-func TestSinks_Check_Format(t *testing.T) {
+func TestSinkSpec_Check_Format(t *testing.T) {
 	for _, typ := range []string{"file", "stdout"} {
 		spec, _ := Lookup(KindSink, typ)
 		for _, tt := range []struct {
@@ -210,7 +210,7 @@ func TestStdoutSink_Write(t *testing.T) {
 	}
 }
 
-func TestStdoutSink_DefaultsToOSStdout(t *testing.T) {
+func TestStdoutSink_Build_DefaultsToOSStdout(t *testing.T) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -237,7 +237,7 @@ func TestStdoutSink_DefaultsToOSStdout(t *testing.T) {
 	}
 }
 
-func TestDiscardSink(t *testing.T) {
+func TestDiscardSink_Write_Accepts(t *testing.T) {
 	s := buildSink(t, "discard", &struct{}{}, Env{})
 	if err := s.Write(context.Background(), testRecords()); err != nil {
 		t.Fatal(err)
@@ -263,7 +263,7 @@ func (f failWriter) Write(p []byte) (int, error) {
 
 func (f failWriter) Close() error { return f.closeErr }
 
-func TestWriterSink_Errors(t *testing.T) {
+func TestWriterSink_Write_Errors(t *testing.T) {
 	errWrite, errClose := errors.New("write failed"), errors.New("close failed")
 	big := record.New("", bytes.Repeat([]byte("x"), 100))
 	tests := []struct {
@@ -292,7 +292,7 @@ func TestWriterSink_Errors(t *testing.T) {
 	}
 }
 
-func TestAppendEnvelope(t *testing.T) {
+func TestAppendEnvelope_Fields(t *testing.T) {
 	withMeta := record.New("k", []byte(`[1,2]`))
 	withMeta.Metadata.Set("a", "1")
 	withMeta.Metadata.Set("q\"uote", "line\nbreak")
@@ -389,7 +389,7 @@ func checkEnvelope(t testing.TB, env []byte, r *record.Record) {
 // which is what encoding/json and AppendJSONString do.
 func validString(s string) string { return string([]rune(s)) }
 
-func TestAppendJSONString(t *testing.T) {
+func TestAppendJSONString_MatchesEncodingJSON(t *testing.T) {
 	tests := []struct {
 		name, in, want string
 	}{
