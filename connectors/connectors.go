@@ -54,15 +54,21 @@ type Kind int
 const (
 	KindSource Kind = iota + 1
 	KindSink
+	// KindLookup is a lookup service: a keyed table that lookup stages
+	// enrich records from (see LookupService).
+	KindLookup
 )
 
-// String returns "source", "sink", or "Kind(n)" for an invalid kind.
+// String returns "source", "sink", "lookup", or "Kind(n)" for an invalid
+// kind.
 func (k Kind) String() string {
 	switch k {
 	case KindSource:
 		return "source"
 	case KindSink:
 		return "sink"
+	case KindLookup:
+		return "lookup"
 	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -89,8 +95,9 @@ type Spec struct {
 	// NewConfig returns a pointer to a config struct holding the defaults.
 	// Its fields carry `yaml:"name"` and `doc:"..."` tags.
 	NewConfig func() any
-	// Build makes a Source (KindSource) or a Sink (KindSink) from a config
-	// returned by NewConfig and filled in from the pipeline file.
+	// Build makes a Source (KindSource), a Sink (KindSink) or a
+	// LookupService (KindLookup) from a config returned by NewConfig and
+	// filled in from the pipeline file.
 	Build func(cfg any, env Env) (any, error)
 	// Check validates a decoded config without opening anything, for
 	// `validate`; nil means no checks beyond decoding.

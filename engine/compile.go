@@ -89,11 +89,12 @@ type plan struct {
 }
 
 type service struct {
-	name string
-	svc  *Service
-	spec connectors.Spec // sinks
-	cfg  any
-	wasm *WasmConfig
+	name   string
+	svc    *Service
+	spec   connectors.Spec // sinks and lookup services
+	cfg    any
+	wasm   *WasmConfig
+	lookup bool // a lookup service (spec.Kind == KindLookup)
 }
 
 type errList struct{ errs []error }
@@ -171,13 +172,22 @@ func compile(p *Pipeline) (*plan, error) {
 					errs.at(p.pos(s.At), "service %q: %v", name, err)
 				}
 			}
+		} else if spec, ok := connectors.Lookup(connectors.KindLookup, s.Type); ok {
+			sv.spec, sv.cfg, sv.lookup = spec, spec.NewConfig(), true
+			d.Decode(s.Config, sv.cfg)
+			if spec.Check != nil {
+				if err := spec.Check(sv.cfg); err != nil {
+					errs.at(p.pos(s.At), "service %q: %v", name, err)
+				}
+			}
 		} else {
-			errs.at(p.pos(s.At), "service %q: unknown type %q (sinks: %s; plugins: wasm)", name, s.Type, strings.Join(connectors.Types(connectors.KindSink), ", "))
+			errs.at(p.pos(s.At), "service %q: unknown type %q (sinks: %s; lookups: %s; plugins: wasm)", name, s.Type,
+				strings.Join(connectors.Types(connectors.KindSink), ", "), strings.Join(connectors.Types(connectors.KindLookup), ", "))
 		}
 		pl.services[name] = sv
 	}
 	if dl := p.Settings.DeadLetter; dl != "" {
-		if sv, ok := pl.services[dl]; !ok || sv.wasm != nil {
+		if sv, ok := pl.services[dl]; !ok || sv.wasm != nil || sv.lookup {
 			errs.at(p.pos(p.Settings.At), "dead_letter: %q is not a sink service", dl)
 		}
 	}
@@ -344,6 +354,38 @@ func compile(p *Pipeline) (*plan, error) {
 	return pl, nil
 }
 
+// kind names what a service is: sink, lookup or wasm.
+func (sv *service) kind() string {
+	switch {
+	case sv.wasm != nil:
+		return "wasm"
+	case sv.lookup:
+		return "lookup"
+	}
+	return "sink"
+}
+
+// needLookupService resolves lookup.lookup_service (the seed's name for
+// it; service_name is accepted too).
+func needLookupService(pl *plan, errs *errList, n *node) *service {
+	s := n.stage
+	name := s.Lookup.LookupService
+	if name == "" {
+		name = s.ServiceName
+	}
+	sv, ok := pl.services[name]
+	if !ok {
+		errs.at(n.at, "stage %q: unknown lookup service %q", s.ID, name)
+		return nil
+	}
+	if sv.kind() != "lookup" {
+		errs.at(n.at, "stage %q: service %q is of type %s; a lookup stage needs a lookup service (%s)", s.ID, name, sv.svc.Type,
+			strings.Join(connectors.Types(connectors.KindLookup), ", "))
+		return nil
+	}
+	return sv
+}
+
 func checkUnmatched(errs *errList, at Position, u UnmatchedPolicy) {
 	switch u {
 	case UnmatchedDrop, UnmatchedDeadLetter, UnmatchedError:
@@ -382,7 +424,7 @@ func checkStage(p *Pipeline, pl *plan, errs *errList, n *node) {
 			errs.at(n.at, "stage %q: unknown service %q", s.ID, s.ServiceName)
 			return nil
 		}
-		if (kind == "wasm") != (sv.wasm != nil) {
+		if got := sv.kind(); got != kind {
 			errs.at(n.at, "stage %q: service %q is of type %s; a %s stage needs a %s service", s.ID, s.ServiceName, sv.svc.Type, s.Type, kind)
 			return nil
 		}
@@ -427,7 +469,11 @@ func checkStage(p *Pipeline, pl *plan, errs *errList, n *node) {
 			checkFanIn(errs, p.pos(s.FanIn.At), s)
 		}
 	case StageLookup:
-		errs.at(n.at, "stage %q: lookup stages are not available in this version (see ROADMAP: lookup enrichment)", s.ID)
+		if s.Lookup == nil {
+			errs.at(n.at, "stage %q: a lookup stage needs lookup settings", s.ID)
+		} else if sv := needLookupService(pl, errs, n); sv != nil {
+			checkLookup(p, errs, n, sv)
+		}
 	}
 	if s.Replicas < 0 {
 		errs.at(n.at, "stage %q: replicas must be positive", s.ID)

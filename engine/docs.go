@@ -37,7 +37,7 @@ func WriteDocs(w io.Writer) {
 	for _, s := range sections {
 		writeFields(w, s.title, "", s.cfg)
 	}
-	for _, k := range []connectors.Kind{connectors.KindSource, connectors.KindSink} {
+	for _, k := range []connectors.Kind{connectors.KindSource, connectors.KindSink, connectors.KindLookup} {
 		for _, t := range connectors.Types(k) {
 			spec, _ := connectors.Lookup(k, t)
 			writeFields(w, fmt.Sprintf("%s `%s`", k, t), spec.Summary, spec.NewConfig())

@@ -198,7 +198,7 @@ const (
 // LookupConfig enriches records with data from a lookup service.
 type LookupConfig struct {
 	At            Position           `yaml:"-"`
-	LookupService string             `yaml:"lookup_service,required" doc:"service name"`
+	LookupService string             `yaml:"lookup_service" doc:"lookup service name (or the stage's service_name)"`
 	KeyMappings   []LookupKeyMapping `yaml:"key_mappings,required" doc:"record fields -> lookup fields"`
 	ResultField   string             `yaml:"result_field,required" doc:"payload field the result is stored in"`
 	MissStrategy  LookupMissStrategy `yaml:"miss_strategy" doc:"skip, drop, dead_letter, default or fail"`

@@ -243,6 +243,8 @@ func (r *Runner) newProcessor(n *node) (processor, error) {
 		return &sinkProc{s: s}, nil
 	case StageTransform:
 		return r.newTransform(n)
+	case StageLookup:
+		return r.newLookup(n)
 	}
 	return nil, fmt.Errorf("stage type %q cannot run", n.stage.Type)
 }
