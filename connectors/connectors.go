@@ -115,7 +115,7 @@ func key(k Kind, typ string) string { return k.String() + "/" + typ }
 // other than KindSource and KindSink, like database/sql.Register:
 // registration happens in init.
 func Register(s Spec) {
-	if s.Kind != KindSource && s.Kind != KindSink {
+	if s.Kind != KindSource && s.Kind != KindSink && s.Kind != KindLookup {
 		panic(fmt.Sprintf("connectors: %q registered with invalid %s", s.Type, s.Kind))
 	}
 	mu.Lock()
