@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/conveyor-etl/conveyor-wasm/abi"
 )
@@ -21,6 +22,11 @@ type guest struct {
 	recs   []abi.Record // decoded input records, reused
 	out    frameWriter  // output frame, reused
 	errMsg []byte       // init error text returned to the host
+
+	// Per batch: the keys and metadata of all records in one string, and
+	// the metadata entries of all records in one slice, consumed in order.
+	strings string
+	md      Metadata
 }
 
 // current is the guest whose configuration Config reads.
@@ -95,51 +101,108 @@ func (g *guest) process(frame []byte) ([]byte, error) {
 		return nil, fmt.Errorf("conveyor: decode input batch: %w", err)
 	}
 	g.recs = recs
+	g.strings, g.md = batchStrings(recs), nil
 	g.out.reset()
-	for i := range recs {
-		g.record(uint32(i), &recs[i])
+	for i := 0; i < len(recs); {
+		i = g.run(i)
 	}
 	clear(g.recs) // drop references into the input buffer
+	g.strings, g.md = "", nil
 	return g.out.finish(), nil
 }
 
-// record runs the transform on input record i and writes its outputs.
-func (g *guest) record(i uint32, ar *abi.Record) {
-	r := Record{Key: string(ar.Key), Payload: ar.Payload}
+// batchStrings copies the keys and metadata of a batch into one string, so
+// that the per-record strings handed to the transform cost one allocation
+// per batch instead of one per string (allocation dominates the SDK's cost
+// under Wasm). Substrings of it stay valid however long a transform keeps
+// them.
+func batchStrings(recs []abi.Record) string {
+	n := 0
+	for i := range recs {
+		n += len(recs[i].Key)
+		for _, kv := range recs[i].Metadata {
+			n += len(kv.Key) + len(kv.Value)
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	b, off := make([]byte, n), 0
+	for i := range recs {
+		off += copy(b[off:], recs[i].Key)
+		for _, kv := range recs[i].Metadata {
+			off += copy(b[off:], kv.Key)
+			off += copy(b[off:], kv.Value)
+		}
+	}
+	// b is never written again, so the string is immutable like any other.
+	return unsafe.String(&b[0], n)
+}
+
+// run transforms g.recs[i:] in order and returns len(g.recs), or, when a
+// transform panics, records the panic as that record's error and returns
+// the index to resume from. One deferred recover per batch rather than per
+// record keeps the common path cheap.
+func (g *guest) run(i int) (next int) {
+	w := &g.out
+	var m mark
+	defer func() {
+		if p := recover(); p != nil {
+			w.active = false
+			w.rollback(m)
+			w.appendError(uint32(i), fmt.Sprintf("panic: %v", p))
+			next = i + 1
+		}
+	}()
+	recs, transform := g.recs, g.hooks.transform
+	for ; i < len(recs); i++ {
+		r := g.record(&recs[i])
+		m = mark{len(w.buf), w.count}
+		w.input, w.active = uint32(i), true
+		err := transform(r, w)
+		w.active = false
+		if err != nil {
+			w.rollback(m)
+			msg := err.Error()
+			if msg == "" {
+				msg = "transform failed with an empty error"
+			}
+			w.appendError(uint32(i), msg)
+		}
+	}
+	return i
+}
+
+// record converts a decoded record, taking its strings from g.strings in
+// order.
+func (g *guest) record(ar *abi.Record) Record {
+	var r Record
+	r.Payload = ar.Payload
+	if n := len(ar.Key); n > 0 {
+		r.Key, g.strings = g.strings[:n], g.strings[n:]
+	}
 	if ar.HasEventTime {
 		r.EventTime = time.Unix(0, ar.EventTime).UTC()
 	}
-	if len(ar.Metadata) > 0 {
-		r.Metadata = make(Metadata, len(ar.Metadata))
+	if n := len(ar.Metadata); n > 0 {
+		if len(g.md) < n {
+			g.md = make(Metadata, max(n, len(g.recs)))
+		}
+		// Capped so that a transform appending to it cannot overwrite the
+		// next record's metadata.
+		r.Metadata, g.md = g.md[:n:n], g.md[n:]
 		for j, kv := range ar.Metadata {
-			r.Metadata[j] = KV{Key: string(kv.Key), Value: string(kv.Value)}
+			r.Metadata[j] = KV{Key: g.take(len(kv.Key)), Value: g.take(len(kv.Value))}
 		}
 	}
-	m := g.out.mark()
-	g.out.input = i
-	if err := g.call(r); err != nil {
-		g.out.rollback(m)
-		g.out.appendError(i, err.Error())
-	}
+	return r
 }
 
-// call runs the transform, turning a panic into an error.
-func (g *guest) call(r Record) (err error) {
-	g.out.active = true
-	defer func() {
-		g.out.active = false
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
-		}
-	}()
-	err = g.hooks.transform(r, &g.out)
-	if err == nil {
-		return nil
-	}
-	if err.Error() == "" {
-		return errors.New("transform failed with an empty error")
-	}
-	return err
+// take returns the next n bytes of g.strings.
+func (g *guest) take(n int) string {
+	s := g.strings[:n]
+	g.strings = g.strings[n:]
+	return s
 }
 
 // close runs the OnClose hook.

@@ -22,10 +22,14 @@ func newGuest(tb testing.TB, f TransformFunc, cfg map[string]string) *guest {
 	return g
 }
 
-// run encodes recs, processes them and decodes the output frame with abi.
+// run encodes recs into the guest's alloc buffer, as the host does,
+// processes them and decodes the output frame with abi.
 func run(tb testing.TB, g *guest, recs []abi.Record) []abi.Output {
 	tb.Helper()
-	frame, err := g.process(abi.AppendInputBatch(nil, recs))
+	in := abi.AppendInputBatch(nil, recs)
+	buf := g.alloc(uint32(len(in)))
+	copy(buf, in)
+	frame, err := g.process(buf)
 	if err != nil {
 		tb.Fatalf("process: %v", err)
 	}
@@ -102,16 +106,31 @@ func TestGuest_Process_Cases(t *testing.T) {
 			name: "panic becomes a per-record error",
 			f: func(r Record, out Emitter) error {
 				out.Emit(r)
-				if r.Key == "c" {
+				if r.Key != "a" {
 					var m map[string]int
-					m["x"] = 1
+					m[r.Key] = 1
 				}
 				return nil
 			},
 			want: []abi.Output{
 				{Kind: abi.KindRecord, Input: 0, Record: rec("a", "1")},
-				{Kind: abi.KindRecord, Input: 1, Record: rec("b", "22")},
+				{Kind: abi.KindError, Input: 1, Err: "panic: assignment to entry in nil map"},
 				{Kind: abi.KindError, Input: 2, Err: "panic: assignment to entry in nil map"},
+			},
+		},
+		{
+			name: "processing resumes after a panic",
+			f: func(r Record, out Emitter) error {
+				if r.Key == "b" {
+					panic(fmt.Sprintf("cannot handle %s", r.Payload))
+				}
+				out.Emit(r)
+				return nil
+			},
+			want: []abi.Output{
+				{Kind: abi.KindRecord, Input: 0, Record: rec("a", "1")},
+				{Kind: abi.KindError, Input: 1, Err: "panic: cannot handle 22"},
+				{Kind: abi.KindRecord, Input: 2, Record: rec("c", "333")},
 			},
 		},
 		{
@@ -191,6 +210,30 @@ func TestGuest_Process_TransformSeesDecodedRecord(t *testing.T) {
 	if r.Key != "k" || string(r.Payload) != "p" || r.EventTime.UnixNano() != 42 ||
 		!reflect.DeepEqual(r.Metadata, Metadata{{"m", "v"}}) {
 		t.Fatalf("transform saw %+v", r)
+	}
+}
+
+// TestGuest_Process_StringsOutliveBatch: keys and metadata are ordinary
+// strings a transform may keep, and a transform appending to a record's
+// metadata does not touch the next record's.
+func TestGuest_Process_StringsOutliveBatch(t *testing.T) {
+	var kept []Record
+	g := newGuest(t, func(r Record, out Emitter) error {
+		r.Metadata = append(r.Metadata, KV{"added", r.Key})
+		kept = append(kept, Record{Key: r.Key, Metadata: r.Metadata})
+		return nil
+	}, nil)
+	md := func(v string) []abi.KV { return []abi.KV{{Key: []byte("m"), Value: []byte(v)}} }
+	run(t, g, []abi.Record{{Key: []byte("k1"), Metadata: md("v1")}, {Key: []byte("k2"), Metadata: md("v2")}})
+	run(t, g, []abi.Record{{Key: []byte("XX"), Metadata: md("YY")}, {Key: []byte("ZZ"), Metadata: md("WW")}})
+	want := []Record{
+		{Key: "k1", Metadata: Metadata{{"m", "v1"}, {"added", "k1"}}},
+		{Key: "k2", Metadata: Metadata{{"m", "v2"}, {"added", "k2"}}},
+		{Key: "XX", Metadata: Metadata{{"m", "YY"}, {"added", "XX"}}},
+		{Key: "ZZ", Metadata: Metadata{{"m", "WW"}, {"added", "ZZ"}}},
+	}
+	if !reflect.DeepEqual(kept, want) {
+		t.Fatalf("kept records\n got %+v\nwant %+v", kept, want)
 	}
 }
 
