@@ -402,8 +402,9 @@ func (m *Merger[T]) Push(in InputID, item T) Status {
 	}
 	if m.strategy == EventTime {
 		// A full input cannot hold the merge back: its watermark moves up
-		// to its oldest buffered item, which can then be released.
-		if h := Watermark(inp.ring[inp.head].t); h > inp.wm {
+		// far enough (its oldest buffered item plus the allowed lateness)
+		// for that item to be released.
+		if h := sub(Watermark(inp.ring[inp.head].t), -m.lateness); h > inp.wm {
 			inp.wm = h
 			m.tr.UpdateID(sid, h)
 			m.stats.Forced++

@@ -198,7 +198,8 @@ func (t *Tracker) Len() int { return len(t.srcs) }
 
 // Update advances the named source to wm, registering it if needed. It is
 // the string convenience over [Tracker.UpdateID]; hot paths register once
-// and use the handle.
+// and use the handle. Register every source (with Source) before the first
+// update: a source registered later cannot hold back progress already made.
 func (t *Tracker) Update(source string, wm Watermark) bool {
 	return t.UpdateID(t.Source(source), wm)
 }
