@@ -12,7 +12,7 @@ package celval
 import (
 	"fmt"
 	"reflect"
-	"strconv"
+	"math"
 
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
@@ -50,52 +50,18 @@ func JSON(v *fastjson.Value) ref.Val {
 // fraction, an exponent, an integer too large for int64) becomes
 // types.Double.
 func Number(v *fastjson.Value) ref.Val {
-	var buf [32]byte
-	raw := v.MarshalTo(buf[:0])
-	if i, ok := parseInt(raw); ok {
-		return types.Int(i)
-	}
 	f, err := v.Float64()
 	if err != nil {
-		return types.WrapErr(fmt.Errorf("invalid JSON number %q: %w", raw, err))
+		return types.WrapErr(fmt.Errorf("invalid JSON number: %w", err))
+	}
+	// Only an integral value can have been written as an integer; asking
+	// first keeps fractions off Int64's error path, which allocates.
+	if f == math.Trunc(f) && f >= -1<<63 && f <= 1<<63 {
+		if i, err := v.Int64(); err == nil {
+			return types.Int(i)
+		}
 	}
 	return types.Double(f)
-}
-
-// parseInt parses an optionally negative decimal integer of at most 18
-// digits, which always fits int64; longer literals go through strconv.
-func parseInt(b []byte) (int64, bool) {
-	neg := false
-	if len(b) > 0 && b[0] == '-' {
-		neg, b = true, b[1:]
-	}
-	if len(b) == 0 {
-		return 0, false
-	}
-	if len(b) > 18 {
-		for _, c := range b {
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-		}
-		s := string(b)
-		if neg {
-			s = "-" + s
-		}
-		i, err := strconv.ParseInt(s, 10, 64)
-		return i, err == nil
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
 }
 
 // Native converts v into plain Go values: map[string]any, []any, string,
