@@ -11,8 +11,8 @@ package celval
 
 import (
 	"fmt"
-	"reflect"
 	"math"
+	"reflect"
 
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
