@@ -346,32 +346,40 @@ func TestSDKGuest_Load_InitError(t *testing.T) {
 // BenchmarkNoop_Process is the full cost of the plugin boundary for the Go
 // SDK: host encode, guest decode + no-op transform + encode, host decode;
 // 256 records of 200 B per batch, with and without the batch time limit.
+// The raw-abi case runs the host's own test guest, which implements the ABI
+// by hand without the SDK, for comparison.
 func BenchmarkNoop_Process(b *testing.B) {
-	for _, bc := range []struct {
-		name    string
-		timeout time.Duration
-	}{{"timeout=10s", 0}, {"no-timeout", -1}} {
-		b.Run(bc.name, func(b *testing.B) {
-			p, err := plugins.Load(context.Background(), plugins.Options{
-				Path: plugintest.BuildGo(b, "noop"), Instances: 1, CacheDir: cacheDir,
-				Limits: plugins.Limits{BatchTimeout: bc.timeout},
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer p.Close(context.Background())
-			in := make([]abi.Record, 256)
-			for i := range in {
-				in[i] = abi.Record{Key: fmt.Appendf(nil, "key-%04d", i), Payload: bytes.Repeat([]byte("x"), 200)}
-			}
-			var outs []abi.Output
-			b.ReportAllocs()
-			for b.Loop() {
-				if outs, err = p.Process(context.Background(), in, outs[:0]); err != nil {
+	guests := []struct{ name, dir string }{
+		{"sdk", "noop"},
+		{"raw-abi", "../../plugins/testdata/guests/noop"},
+	}
+	for _, g := range guests {
+		for _, bc := range []struct {
+			name    string
+			timeout time.Duration
+		}{{"timeout=10s", 0}, {"no-timeout", -1}} {
+			b.Run(g.name+"/"+bc.name, func(b *testing.B) {
+				p, err := plugins.Load(context.Background(), plugins.Options{
+					Path: plugintest.BuildGo(b, g.dir), Instances: 1, CacheDir: cacheDir,
+					Limits: plugins.Limits{BatchTimeout: bc.timeout},
+				})
+				if err != nil {
 					b.Fatal(err)
 				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(in)), "ns/record")
-		})
+				defer p.Close(context.Background())
+				in := make([]abi.Record, 256)
+				for i := range in {
+					in[i] = abi.Record{Key: fmt.Appendf(nil, "key-%04d", i), Payload: bytes.Repeat([]byte("x"), 200)}
+				}
+				var outs []abi.Output
+				b.ReportAllocs()
+				for b.Loop() {
+					if outs, err = p.Process(context.Background(), in, outs[:0]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(in)), "ns/record")
+			})
+		}
 	}
 }

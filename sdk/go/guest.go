@@ -82,9 +82,14 @@ func (g *guest) init(frame []byte) error {
 }
 
 // initError stores the text of err for conveyor_init to return; the bytes
-// stay valid until the next call.
+// stay valid until the next call. The text is never empty: a zero pointer
+// and length would read as success (ABI.md, section 7.1).
 func (g *guest) initError(err error) []byte {
-	g.errMsg = append(g.errMsg[:0], err.Error()...)
+	msg := err.Error()
+	if msg == "" {
+		msg = "init failed with an empty error"
+	}
+	g.errMsg = append(g.errMsg[:0], msg...)
 	return g.errMsg
 }
 

@@ -335,11 +335,18 @@ func TestGuest_Init_HookSeesConfig(t *testing.T) {
 
 func TestGuest_InitError_ReturnsText(t *testing.T) {
 	g := &guest{}
-	if got := string(g.initError(errors.New("first failure"))); got != "first failure" {
-		t.Fatalf("initError = %q", got)
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{errors.New("first failure"), "first failure"},
+		{errors.New("x"), "x"},
+		{errors.New(""), "init failed with an empty error"}, // never (0, 0): that means success
 	}
-	if got := string(g.initError(errors.New("x"))); got != "x" {
-		t.Fatalf("second initError = %q, want x", got)
+	for _, tt := range tests {
+		if got := string(g.initError(tt.err)); got != tt.want {
+			t.Errorf("initError(%q) = %q, want %q", tt.err, got, tt.want)
+		}
 	}
 }
 
