@@ -34,6 +34,21 @@ func BenchmarkProgram_Eval_MetadataEquals(b *testing.B) {
 	}
 }
 
+// BenchmarkProgram_Eval_MetadataEqualsInterpreted is the same condition
+// through the CEL interpreter, the fast path disabled: the cost of any
+// expression of similar shape the fast path does not know.
+func BenchmarkProgram_Eval_MetadataEqualsInterpreted(b *testing.B) {
+	p := compileT(b, `record.metadata["type"] == "user_event"`)
+	p.fast = nil
+	r := userEventRecord()
+	b.ReportAllocs()
+	for b.Loop() {
+		if ok, err := p.Eval(r); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+}
+
 func BenchmarkProgram_Eval_Key(b *testing.B) {
 	p := compileT(b, `record.key == "k"`)
 	r := userEventRecord()

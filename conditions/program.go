@@ -27,6 +27,7 @@ type Program struct {
 	expr string
 	src  Source
 	prg  cel.Program
+	fast fastFunc // nil unless the expression has a shape fastPath knows
 }
 
 var _ Condition = (*Program)(nil)
@@ -36,26 +37,26 @@ var _ Condition = (*Program)(nil)
 // evaluation. Errors are *Error values (joined with errors.Join when CEL
 // reports several) positioned with src.
 func (e *Env) Compile(expr string, src Source) (*Program, error) {
-	prg, out, err := e.compile(expr, src)
+	prg, a, err := e.compile(expr, src)
 	if err != nil {
 		return nil, err
 	}
-	if out != types.BoolType && out != types.DynType {
+	if out := a.OutputType(); out != types.BoolType && out != types.DynType {
 		return nil, e.positioner(expr, src).errorAt(1, 0, fmt.Sprintf("condition must be bool, got %s", out))
 	}
-	return &Program{expr: expr, src: src, prg: prg}, nil
+	return &Program{expr: expr, src: src, prg: prg, fast: fastPath(a)}, nil
 }
 
-func (e *Env) compile(expr string, src Source) (cel.Program, *types.Type, error) {
-	ast, iss := e.cel.Compile(expr)
+func (e *Env) compile(expr string, src Source) (cel.Program, *cel.Ast, error) {
+	a, iss := e.cel.Compile(expr)
 	if iss.Err() != nil {
 		return nil, nil, e.positioner(expr, src).fromIssues(iss)
 	}
-	prg, err := e.cel.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	prg, err := e.cel.Program(a, cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
 		return nil, nil, e.positioner(expr, src).errorAt(1, 0, err.Error())
 	}
-	return prg, ast.OutputType(), nil
+	return prg, a, nil
 }
 
 // String returns the expression.
@@ -67,12 +68,26 @@ func (p *Program) Source() Source { return p.src }
 // Eval evaluates the condition against r. Reading the watermark variable
 // fails; use EvalWatermark where one is known.
 func (p *Program) Eval(r *record.Record) (bool, error) {
+	if p.fast != nil {
+		return p.fastResult(r)
+	}
 	return p.result(p.prg.Eval((*recordVars)(r)))
+}
+
+func (p *Program) fastResult(r *record.Record) (bool, error) {
+	ok, err := p.fast(r)
+	if err != nil {
+		return false, &EvalError{Cond: p.expr, Err: err}
+	}
+	return ok, nil
 }
 
 // EvalWatermark evaluates the condition against r with wm (Unix nanos, or
 // NoWatermark) as the watermark variable.
 func (p *Program) EvalWatermark(r *record.Record, wm int64) (bool, error) {
+	if p.fast != nil {
+		return p.fastResult(r)
+	}
 	a := wmPool.Get().(*wmVars)
 	a.r, a.wm = r, wm
 	ok, err := p.result(p.prg.Eval(a))
@@ -189,11 +204,11 @@ type ValueProgram struct {
 // CompileValue parses and type-checks a value expression. Its type must be
 // string, int, uint, double, bool, timestamp or dyn.
 func (e *Env) CompileValue(expr string, src Source) (*ValueProgram, error) {
-	prg, out, err := e.compile(expr, src)
+	prg, a, err := e.compile(expr, src)
 	if err != nil {
 		return nil, err
 	}
-	switch out {
+	switch out := a.OutputType(); out {
 	case types.StringType, types.IntType, types.UintType, types.DoubleType, types.BoolType, types.TimestampType, types.DynType:
 	default:
 		return nil, e.positioner(expr, src).errorAt(1, 0,
