@@ -10,6 +10,7 @@ import (
 	"github.com/conveyor-etl/conveyor-wasm/conditions"
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
 	"github.com/conveyor-etl/conveyor-wasm/engine/internal/decode"
+	"github.com/conveyor-etl/conveyor-wasm/watermark"
 )
 
 // AllSources is the special edge origin that stands for every source.
@@ -66,12 +67,20 @@ type node struct {
 	sourceSpec connectors.Spec
 	eventTime  *eventTimeExtractor
 	metaSet    []metaSetter
+
+	// Event time: a source's watermark generator (nil: the source does not
+	// take part in event time), and the late record policy of a source or
+	// fan-in with the index of its late route in routes (-1: none).
+	wmGen      *watermark.GeneratorConfig
+	latePolicy LatePolicy
+	lateRoute  int
 }
 
 type route struct {
 	to   *node
 	cond conditions.Condition // nil: always
 	at   Position
+	late bool // the side output for late records, not a normal edge
 }
 
 type metaSetter struct {
@@ -206,7 +215,7 @@ func compile(p *Pipeline) (*plan, error) {
 			errs.at(p.pos(s.At), "duplicate source name %q (first at %s)", s.Name, prev.at)
 			continue
 		}
-		n := &node{id: s.Name, kind: nodeSource, at: p.pos(s.At), source: s, unmatched: p.Settings.Unmatched}
+		n := &node{id: s.Name, kind: nodeSource, at: p.pos(s.At), source: s, unmatched: p.Settings.Unmatched, lateRoute: -1}
 		if spec, ok := connectors.Lookup(connectors.KindSource, s.Type); ok {
 			n.sourceSpec, n.sourceCfg = spec, spec.NewConfig()
 			d.Decode(s.Config, n.sourceCfg)
@@ -241,7 +250,7 @@ func compile(p *Pipeline) (*plan, error) {
 			errs.at(p.pos(s.At), "duplicate id %q (first at %s)", s.ID, prev.at)
 			continue
 		}
-		n := &node{id: s.ID, kind: nodeStage, at: p.pos(s.At), stage: s, unmatched: p.Settings.Unmatched}
+		n := &node{id: s.ID, kind: nodeStage, at: p.pos(s.At), stage: s, unmatched: p.Settings.Unmatched, lateRoute: -1}
 		if s.Unmatched != "" {
 			checkUnmatched(&errs, n.at, s.Unmatched)
 			n.unmatched = s.Unmatched
@@ -332,10 +341,11 @@ func compile(p *Pipeline) (*plan, error) {
 			}
 		}
 	}
+	compileEventTime(p, pl, &errs)
 	for _, n := range pl.nodes {
 		uncond := len(n.routes) > 0
 		for _, r := range n.routes {
-			if r.cond != nil {
+			if r.cond != nil || r.late {
 				uncond = false
 			}
 		}

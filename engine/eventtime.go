@@ -26,7 +26,6 @@ type eventTimeExtractor struct {
 	scale   int64 // nanoseconds per unit; 0 for rfc3339
 	expr    *conditions.ValueProgram
 	missing string
-	now     func() time.Time
 }
 
 var unitScale = map[string]int64{
@@ -35,7 +34,7 @@ var unitScale = map[string]int64{
 }
 
 func newEventTimeExtractor(env *conditions.Env, file string, c *EventTimeConfig) (*eventTimeExtractor, error) {
-	x := &eventTimeExtractor{missing: c.Missing, field: c.Field, now: time.Now}
+	x := &eventTimeExtractor{missing: c.Missing, field: c.Field}
 	switch x.missing {
 	case "":
 		x.missing = MissingDeadLetter

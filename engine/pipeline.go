@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/conveyor-etl/conveyor-wasm/conditions"
 	"github.com/conveyor-etl/conveyor-wasm/engine/internal/decode"
@@ -42,6 +43,37 @@ type Settings struct {
 	// DeadLetter names the service (a sink) dead-lettered records go to.
 	// Empty: JSON lines on standard error.
 	DeadLetter string `yaml:"dead_letter" doc:"service name of the sink that receives every record the pipeline could not handle, with the reason; default: standard error"`
+
+	// Event time (see watermark/README.md).
+	AllowedLateness time.Duration `yaml:"allowed_lateness" doc:"how far behind the watermark a record may be before it is late"`
+	IdleTimeout     time.Duration `yaml:"idle_timeout" doc:"a source (or fan-in input) silent this long stops holding the watermark back; 0 disables idleness"`
+	LateRecords     LatePolicy    `yaml:"late_records" doc:"what happens to late records: dead_letter (default), drop, allow (pass on, marked with metadata late=true) or route (to late_route)"`
+	LateRoute       string        `yaml:"late_route" doc:"with late_records: route, the stage late records go to (a side output)"`
+}
+
+// LatePolicy is the fate of a record whose event time is behind the
+// watermark by more than the allowed lateness.
+type LatePolicy string
+
+// Late record policies.
+const (
+	LateDeadLetter LatePolicy = "dead_letter"
+	LateDrop       LatePolicy = "drop"
+	LateAllow      LatePolicy = "allow"
+	LateRoute      LatePolicy = "route"
+)
+
+// SourceWatermark configures how a source's watermark is generated from
+// its records' event times. A source takes part in event time when it has a
+// watermark section (or an event_time section, which implies the defaults).
+type SourceWatermark struct {
+	At Position `yaml:"-"`
+	// MaxOutOfOrderness bounds how far behind the largest event time seen a
+	// record may arrive without being late (Flink's
+	// forBoundedOutOfOrderness); 0 means monotonic event times.
+	MaxOutOfOrderness time.Duration `yaml:"max_out_of_orderness" doc:"how far behind the largest event time seen records may arrive; 0: event times never decrease"`
+	MaxFuture         time.Duration `yaml:"max_future" doc:"event times further than this ahead of the wall clock are clamped or dead-lettered (0: no guard)"`
+	Future            string        `yaml:"future" doc:"clamp (default) or dead_letter, for event times beyond max_future"`
 }
 
 // UnmatchedPolicy is the fate of a record no route accepts.
@@ -61,6 +93,8 @@ type Source struct {
 	Type string   `yaml:"type,required" doc:"connector type (file, generate, ...)"`
 	// EventTime says where records' event time comes from.
 	EventTime *EventTimeConfig `yaml:"event_time" doc:"where the event time comes from"`
+	// Watermark says how the source's watermark follows its event times.
+	Watermark *SourceWatermark `yaml:"watermark" doc:"how the watermark follows event times (enables event time for this source)"`
 	// Config holds the connector's own keys, checked against its spec.
 	Config *yaml.Node `yaml:",inline"`
 }
@@ -173,8 +207,10 @@ type FanInConfig struct {
 	At            Position       `yaml:"-"`
 	Sources       []FanInSource  `yaml:"sources,required" doc:"the inputs: source names or stage ids"`
 	MergeStrategy MergeStrategy  `yaml:"merge_strategy" doc:"event_time (default), arrival or round_robin"`
-	Watermark     FanInWatermark `yaml:"watermark" doc:"min (default) or max"`
-	LateRecords   string         `yaml:"late_records" doc:"overrides the pipeline's late record policy"`
+	Watermark     FanInWatermark `yaml:"watermark" doc:"min (default: the slowest input holds the merge back) or max (the fastest input drives it; records behind it are late)"`
+	LateRecords   LatePolicy     `yaml:"late_records" doc:"overrides settings.late_records"`
+	LateRoute     string         `yaml:"late_route" doc:"overrides settings.late_route"`
+	Buffer        int            `yaml:"buffer" doc:"records buffered per input (a full input is backpressured)"`
 }
 
 // FanInSource is one input of a fan-in.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/conveyor-etl/conveyor-wasm/conditions"
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
 )
 
@@ -45,7 +46,7 @@ func (e *RoutingEngine) Route(p *Pipeline, current string, r *Record) ([]*Stage,
 		return n.allRoutes, nil
 	}
 	var buf [8]int
-	idx, err := n.route(r, buf[:0])
+	idx, err := n.route(r, buf[:0], conditions.NoWatermark)
 	if err != nil {
 		return nil, err
 	}
@@ -75,15 +76,19 @@ func (p *Pipeline) UnmatchedPolicy(id string) UnmatchedPolicy {
 }
 
 // route appends to dst the indexes of n.routes that r takes.
-func (n *node) route(r *record.Record, dst []int) ([]int, error) {
+// wm is the stage's watermark as CEL sees it.
+func (n *node) route(r *record.Record, dst []int, wm int64) ([]int, error) {
 	start := len(dst)
 	for i := range n.routes {
 		c := n.routes[i].cond
+		if n.routes[i].late {
+			continue
+		}
 		if c == nil {
 			dst = append(dst, i)
 			continue
 		}
-		ok, err := c.Eval(r)
+		ok, err := c.EvalWatermark(r, wm)
 		if err != nil {
 			return dst[:start], fmt.Errorf("stage %q -> %q: condition %s: %w", n.id, n.routes[i].to.id, c.String(), err)
 		}

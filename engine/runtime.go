@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
 	"github.com/conveyor-etl/conveyor-wasm/plugins"
+	"github.com/conveyor-etl/conveyor-wasm/watermark"
 )
 
 // RunOptions configure a Runner.
@@ -52,6 +54,7 @@ type Runner struct {
 	dl      *deadLetter
 
 	counts  outcomeCounts
+	clock   *eventClock
 	fatal   atomic.Pointer[error]
 	cancel  context.CancelCauseFunc
 	closers []func(context.Context) error
@@ -76,26 +79,92 @@ func (c *outcomeCounts) Done(_ *record.Ack, o record.Outcome) {
 	}
 }
 
-// batch is the unit moved between stages.
+// batch is the unit moved between stages. It carries its sender's output
+// watermark, so that a watermark never overtakes the records it covers.
 type batch struct {
 	recs []*record.Record
-	from int // index of the node that sent it
+	from int   // index of the node that sent it
+	prod int   // the sender's producer index at the receiving stage
+	wm   int64 // the sender's output watermark after these records
 }
 
 type stageRT struct {
-	n       *node
-	r       *Runner
-	inputs  []chan batch // one per replica
-	pending atomic.Int32 // upstream workers still running
-	proc    processor
-	in, out atomic.Int64
+	n *node
+	r *Runner
+	// inputs are the stage's queues: one per replica, or for a fan_in
+	// one per input node (in n.inputs order).
+	inputs []chan batch
+	groups []*chanGroup
+	// workers is the number of goroutines that emit the stage's output.
+	workers int
+	// Producers are the upstream workers feeding the stage; each has an
+	// index, its latest watermark and when it last sent.
+	prodIndex map[[2]int]int
+	inWM      []atomic.Int64
+	seen      []atomic.Int64
+	proc      processor
+	fanIn     *fanInRT
+	in, out   atomic.Int64
+}
+
+// chanGroup is a set of queues closed together once their producers have
+// all finished.
+type chanGroup struct {
+	chans   []int
+	pending atomic.Int32
 }
 
 type sourceRT struct {
-	n   *node
-	r   *Runner
-	src connectors.Source
-	out atomic.Int64
+	n     *node
+	r     *Runner
+	src   connectors.Source
+	out   atomic.Int64
+	gen   *watermark.Generator
+	wmID  watermark.SourceID
+	outWM atomic.Int64
+}
+
+// slotsFor returns the queues a worker of node from may send to.
+func (st *stageRT) slotsFor(from *node) []int {
+	if st.fanIn != nil {
+		return []int{slices.Index(st.n.inputs, from)}
+	}
+	out := make([]int, len(st.inputs))
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+func (st *stageRT) groupFor(from *node) *chanGroup {
+	if st.fanIn != nil {
+		return st.groups[slices.Index(st.n.inputs, from)]
+	}
+	return st.groups[0]
+}
+
+// inputWM is the stage's input watermark: the minimum over its producers'
+// latest watermarks, leaving out producers silent for longer than the idle
+// timeout (unless all are).
+func (st *stageRT) inputWM() int64 {
+	if len(st.inWM) == 0 {
+		return wmMax
+	}
+	return minWatermark(st.inWM, st.seen, st.r.p.Settings.IdleTimeout, time.Now().UnixNano())
+}
+
+// received records a batch's watermark.
+func (st *stageRT) received(b batch) {
+	if b.prod < 0 || b.prod >= len(st.inWM) {
+		return
+	}
+	st.seen[b.prod].Store(time.Now().UnixNano())
+	for {
+		old := st.inWM[b.prod].Load()
+		if b.wm <= old || st.inWM[b.prod].CompareAndSwap(old, b.wm) {
+			return
+		}
+	}
 }
 
 type sinkRT struct {
@@ -132,7 +201,7 @@ func NewRunner(p *Pipeline, opts RunOptions) (*Runner, error) {
 	if opts.DrainTimeout == 0 {
 		opts.DrainTimeout = 30 * time.Second
 	}
-	r := &Runner{p: p, pl: p.plan, opts: opts, log: opts.Logger, sinks: map[string]*sinkRT{}}
+	r := &Runner{p: p, pl: p.plan, opts: opts, log: opts.Logger, sinks: map[string]*sinkRT{}, clock: newEventClock(p.Settings)}
 	if err := r.build(); err != nil {
 		r.closeAll(context.Background())
 		return nil, err
@@ -175,13 +244,29 @@ func (r *Runner) build() error {
 				return fmt.Errorf("%s: %w", n.at, err)
 			}
 			r.closers = append(r.closers, func(context.Context) error { return src.Close() })
-			r.sources = append(r.sources, &sourceRT{n: n, r: r, src: src})
+			sr := &sourceRT{n: n, r: r, src: src}
+			sr.outWM.Store(wmMax)
+			if n.wmGen != nil {
+				sr.gen = watermark.NewGenerator(*n.wmGen)
+				sr.wmID = r.clock.tr.Source(n.id)
+				sr.outWM.Store(wmMin)
+			}
+			r.sources = append(r.sources, sr)
 			continue
 		}
 		st := &stageRT{n: n, r: r}
 		reps := max(n.stage.Replicas, 1)
-		for range reps {
-			st.inputs = append(st.inputs, make(chan batch, depth))
+		if n.stage.Type == StageFanIn {
+			st.fanIn = newFanIn(r, st)
+			for range n.inputs {
+				st.inputs = append(st.inputs, make(chan batch, depth))
+			}
+			st.workers = 1
+		} else {
+			for range reps {
+				st.inputs = append(st.inputs, make(chan batch, depth))
+			}
+			st.workers = reps
 		}
 		if n.lb == nil && reps > 1 {
 			n.lb, _ = newBalancer(RoundRobin, "")
@@ -200,11 +285,40 @@ func (r *Runner) build() error {
 		if st == nil {
 			continue
 		}
-		for _, in := range st.n.inputs {
-			if in.kind == nodeSource {
-				st.pending.Add(1)
+		st.prodIndex = map[[2]int]int{}
+		all := &chanGroup{}
+		for i := range st.inputs {
+			all.chans = append(all.chans, i)
+		}
+		for k, in := range st.n.inputs {
+			workers := 1
+			if in.kind == nodeStage {
+				workers = r.stages[in.idx].workers
+			}
+			for rep := range workers {
+				st.prodIndex[[2]int{in.idx, rep}] = len(st.prodIndex)
+			}
+			if st.fanIn != nil {
+				g := &chanGroup{chans: []int{k}}
+				g.pending.Store(int32(workers))
+				st.groups = append(st.groups, g)
 			} else {
-				st.pending.Add(int32(len(r.stages[in.idx].inputs)))
+				all.pending.Add(int32(workers))
+			}
+		}
+		if st.fanIn == nil {
+			st.groups = []*chanGroup{all}
+		}
+		st.inWM = make([]atomic.Int64, len(st.prodIndex))
+		st.seen = make([]atomic.Int64, len(st.prodIndex))
+		now := time.Now().UnixNano()
+		for i := range st.inWM {
+			st.inWM[i].Store(wmMin)
+			st.seen[i].Store(now)
+		}
+		if st.fanIn != nil {
+			if err := st.fanIn.init(); err != nil {
+				return fmt.Errorf("%s: stage %q: %w", st.n.at, st.n.id, err)
 			}
 		}
 	}
@@ -234,7 +348,7 @@ func (r *Runner) newProcessor(n *node) (processor, error) {
 	case StageMetadata:
 		return metadataProc{set: n.metaSet, remove: n.stage.Remove}, nil
 	case StageFanOut, StageFanIn:
-		return passProc{}, nil
+		return passProc{}, nil // a fan_in's merge runs in fanInRT
 	case StageSink:
 		s, err := r.sink(n.stage.ServiceName)
 		if err != nil {
@@ -283,9 +397,35 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	dlDone := make(chan struct{})
 	go func() { r.dl.run(hard); close(dlDone) }()
 
+	if iv := r.p.Settings.IdleTimeout; iv > 0 {
+		t := time.NewTicker(max(iv/4, time.Millisecond))
+		defer t.Stop()
+		tickDone := make(chan struct{})
+		defer close(tickDone)
+		go func() {
+			for {
+				select {
+				case <-tickDone:
+					return
+				case <-t.C:
+					r.clock.tick()
+				}
+			}
+		}()
+	}
 	var wg sync.WaitGroup
 	for _, st := range r.stages {
 		if st == nil {
+			continue
+		}
+		if st.fanIn != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				w := newWorker(st.r, st.n, 0)
+				st.fanIn.run(hard, w)
+				w.finish()
+			}()
 			continue
 		}
 		for rep := range st.inputs {
@@ -336,6 +476,10 @@ func (s *sourceRT) run(ctx, hard context.Context) {
 	if err != nil && !errors.Is(err, context.Canceled) {
 		s.r.fail(fmt.Errorf("source %q: %w", s.n.id, err))
 	}
+	if s.gen != nil {
+		s.r.clock.finish(s.wmID)
+	}
+	s.outWM.Store(wmMax)
 	w.finish()
 }
 
@@ -367,24 +511,46 @@ func (e *emitter) Emit(ctx context.Context, recs []*record.Record) error {
 		if rec.Source == "" {
 			rec.Source = n.id
 		}
+		missing := "no event time"
 		if x := n.eventTime; x != nil {
 			if err := x.extract(rec); err != nil {
-				if errors.Is(err, errNoEventTime) {
-					switch x.missing {
-					case MissingDrop:
-						end(rec, record.Dropped)
-						continue
-					case MissingUseProcessingTime:
-						rec.EventTime = x.now().UnixNano()
-						kept = append(kept, rec)
-						continue
-					}
+				if !errors.Is(err, errNoEventTime) {
+					e.w.deadLetter(rec, err.Error())
+					continue
 				}
-				e.w.deadLetter(rec, err.Error())
+				rec.EventTime = record.NoEventTime // the generator applies the missing policy
+				missing = err.Error()
+			}
+		}
+		if g := e.s.gen; g != nil {
+			obs := g.Observe(rec.EventTime)
+			switch obs.Verdict {
+			case watermark.Drop:
+				end(rec, record.Dropped)
 				continue
+			case watermark.DeadLetter:
+				reason := missing
+				if rec.EventTime != record.NoEventTime {
+					reason = fmt.Sprintf("event time %s is too far in the future", watermark.Watermark(rec.EventTime))
+				}
+				e.w.deadLetter(rec, reason)
+				continue
+			}
+			rec.EventTime = obs.Time
+			if r.clock.isLate(rec.EventTime) {
+				r.clock.late.Add(1)
+				reason := lateReason(n.id, rec.EventTime, r.clock.combined.Load(), r.clock.lateness)
+				if !e.w.handleLate(rec, n.latePolicy, reason) {
+					continue
+				}
 			}
 		}
 		kept = append(kept, rec)
+	}
+	if g := e.s.gen; g != nil {
+		wm := g.Current()
+		r.clock.update(e.s.wmID, wm)
+		e.s.outWM.Store(int64(wm))
 	}
 	e.w.dispatch(e.hard, kept)
 	e.w.flush(e.hard)
@@ -408,6 +574,8 @@ func (st *stageRT) run(ctx context.Context, w *worker, rep int) {
 	in := st.inputs[rep]
 	var out []*record.Record
 	for b := range in {
+		st.received(b)
+		w.wm = st.inputWM()
 		st.in.Add(int64(len(b.recs)))
 		out = st.proc.process(ctx, w, b.recs, out[:0])
 		if lb := st.n.lb; lb != nil && st.n.stage.Type != StageFanOut {

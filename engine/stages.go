@@ -12,8 +12,9 @@ import (
 type filterProc struct{ cond conditions.Condition }
 
 func (f filterProc) process(_ context.Context, w *worker, in, out []*record.Record) []*record.Record {
+	wm := celWatermark(w.wm)
 	for _, r := range in {
-		ok, err := f.cond.Eval(r)
+		ok, err := f.cond.EvalWatermark(r, wm)
 		switch {
 		case err != nil:
 			w.deadLetter(r, fmt.Sprintf("filter %q: condition %s: %v", w.n.id, f.cond.String(), err))

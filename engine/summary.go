@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/conveyor-etl/conveyor-wasm/watermark"
 )
 
 // Summary counts what happened to the records a run read. Every source
@@ -19,6 +21,14 @@ type Summary struct {
 	DeadLettered int64
 	// InFlight is In minus the records that have ended (0 after a run).
 	InFlight int64
+	// Late counts records found behind the watermark by more than the
+	// allowed lateness (at sources and fan-ins), whatever their policy did
+	// with them (they are also counted under their outcome).
+	Late int64
+	// Watermark is the pipeline's combined watermark (zero before any
+	// progress or without event time) and Sources each event-time source's.
+	Watermark time.Time
+	Sources   []SourceProgress
 	Elapsed  time.Duration
 	Stages   []StageStats
 }
@@ -44,6 +54,9 @@ func (s Summary) String() string {
 	if s.InFlight != 0 {
 		fmt.Fprintf(&b, " (+%d in flight)", s.InFlight)
 	}
+	if s.Late > 0 {
+		fmt.Fprintf(&b, "; %d late", s.Late)
+	}
 	secs := s.Elapsed.Seconds()
 	if secs > 0 {
 		fmt.Fprintf(&b, " in %s (%.0f records/s)", s.Elapsed.Round(time.Millisecond), float64(s.In)/secs)
@@ -61,6 +74,12 @@ func (r *Runner) Summary() Summary {
 		DeadLettered: r.counts.deadLettered.Load(),
 	}
 	s.In = r.counts.in.Load()
+	s.Late = r.clock.late.Load()
+	wm, srcs := r.clock.snapshot(r.sources, time.Now())
+	if wm != watermark.Min && wm != watermark.Max {
+		s.Watermark = wm.Time()
+	}
+	s.Sources = srcs
 	s.InFlight = s.In - s.Delivered - s.Filtered - s.Dropped - s.DeadLettered
 	if st := r.start.Load(); st != 0 {
 		s.Elapsed = time.Since(time.Unix(0, st))

@@ -14,35 +14,73 @@ type worker struct {
 	r   *Runner
 	n   *node
 	rep int
-	// pend holds records waiting to be sent, one slot per (route, replica).
+	// pend holds records waiting to be sent, one slot per (route, queue).
 	pend  [][]*record.Record
 	slots []slot
 	base  []int // first slot of each route
+	nslot []int // number of slots of each route
 	idx   []int
 	dl    []dlItem
 	tx    *txScratch // transform conversion buffers
-	// single is set when every record goes to the one replica of the one
+	// wm is the worker's current input watermark (stages) — set per batch.
+	wm int64
+	// single is set when every record goes to the one queue of the one
 	// unconditional route: no per-record routing work at all.
 	single bool
 }
 
 type slot struct {
-	st  *stageRT
-	rep int
+	st   *stageRT
+	ch   int // queue index at st
+	prod int // this worker's producer index at st
 }
 
 func newWorker(r *Runner, n *node, rep int) *worker {
-	w := &worker{r: r, n: n, rep: rep}
+	w := &worker{r: r, n: n, rep: rep, wm: wmMin}
 	for _, rt := range n.routes {
 		st := r.stages[rt.to.idx]
 		w.base = append(w.base, len(w.slots))
-		for i := range st.inputs {
-			w.slots = append(w.slots, slot{st: st, rep: i})
+		chs := st.slotsFor(n)
+		w.nslot = append(w.nslot, len(chs))
+		prod := st.prodIndex[[2]int{n.idx, rep}]
+		for _, ch := range chs {
+			w.slots = append(w.slots, slot{st: st, ch: ch, prod: prod})
 		}
 	}
 	w.pend = make([][]*record.Record, len(w.slots))
-	w.single = len(n.routes) == 1 && n.routes[0].cond == nil && len(w.slots) == 1
+	w.single = len(n.routes) == 1 && n.routes[0].cond == nil && !n.routes[0].late && len(w.slots) == 1
 	return w
+}
+
+// outWM is the watermark the worker's node has reached: a source's
+// generator watermark, a fan-in's merge watermark, or for other stages the
+// minimum of their inputs.
+func (w *worker) outWM() int64 {
+	if w.n.kind == nodeSource {
+		for _, s := range w.r.sources {
+			if s.n == w.n {
+				return s.outWM.Load()
+			}
+		}
+	}
+	if st := w.r.stages[w.n.idx]; st != nil && st.fanIn != nil {
+		return st.fanIn.wm.Load()
+	}
+	return w.wm
+}
+
+func (w *worker) push(ri int, rc *record.Record) {
+	s := w.base[ri]
+	if n := w.nslot[ri]; n > 1 {
+		to := w.n.routes[ri].to
+		rep := to.lb.pick(rc, n)
+		to.lb.add(rep, 1)
+		s += rep
+	}
+	if w.pend[s] == nil {
+		w.pend[s] = make([]*record.Record, 0, w.r.p.Settings.BatchSize)
+	}
+	w.pend[s] = append(w.pend[s], rc)
 }
 
 // dispatch routes recs to the pending batches of their targets.
@@ -58,9 +96,10 @@ func (w *worker) dispatch(ctx context.Context, recs []*record.Record) {
 		return
 	}
 	n := w.n
+	wm := celWatermark(w.wm)
 	for _, rec := range recs {
 		var err error
-		w.idx, err = n.route(rec, w.idx[:0])
+		w.idx, err = n.route(rec, w.idx[:0], wm)
 		if err != nil {
 			w.deadLetter(rec, err.Error())
 			continue
@@ -75,19 +114,15 @@ func (w *worker) dispatch(ctx context.Context, recs []*record.Record) {
 			if k > 0 {
 				rc = rec.Clone()
 			}
-			to := n.routes[ri].to
-			s := w.base[ri]
-			if reps := len(w.r.stages[to.idx].inputs); reps > 1 {
-				rep := to.lb.pick(rc, reps)
-				to.lb.add(rep, 1)
-				s += rep
-			}
-			if w.pend[s] == nil {
-				w.pend[s] = make([]*record.Record, 0, w.r.p.Settings.BatchSize)
-			}
-			w.pend[s] = append(w.pend[s], rc)
+			w.push(ri, rc)
 		}
 	}
+}
+
+// toLate sends rec down the node's late route (side output).
+func (w *worker) toLate(rec *record.Record) {
+	rec.Metadata.Set("late", "true")
+	w.push(w.n.lateRoute, rec)
 }
 
 func (w *worker) unmatched(rec *record.Record) {
@@ -116,18 +151,23 @@ func describe(r *record.Record) string {
 	return "from " + r.Source
 }
 
-// flush sends every pending batch downstream. It blocks while a target's
-// queue is full (backpressure). On a hard stop the unsent records are ended
-// as dropped.
+// flush sends every pending batch downstream with the worker's output
+// watermark. It blocks while a target's queue is full (backpressure). On a
+// hard stop the unsent records are ended as dropped.
 func (w *worker) flush(ctx context.Context) {
+	var wm int64
+	wmKnown := false
 	for i, recs := range w.pend {
 		if len(recs) == 0 {
 			continue
 		}
+		if !wmKnown {
+			wm, wmKnown = w.outWM(), true
+		}
 		w.pend[i] = nil
 		sl := w.slots[i]
 		select {
-		case sl.st.inputs[sl.rep] <- batch{recs: recs, from: w.n.idx}:
+		case sl.st.inputs[sl.ch] <- batch{recs: recs, from: w.n.idx, prod: sl.prod, wm: wm}:
 		case <-ctx.Done():
 			for _, r := range recs {
 				end(r, record.Dropped)
@@ -149,19 +189,24 @@ func (w *worker) deadLetter(rec *record.Record, reason string) {
 	}
 }
 
-// finish flushes and tells every downstream stage this worker is done; the
-// last upstream worker to finish closes a stage's queues.
+// finish flushes, marks this producer's input finished at every downstream
+// stage (its watermark becomes the maximum) and closes a stage's queues
+// once their last producer has finished.
 func (w *worker) finish() {
 	w.flush(context.Background())
-	seen := map[*stageRT]bool{}
+	seen := map[*chanGroup]bool{}
 	for _, sl := range w.slots {
-		if seen[sl.st] {
+		if sl.prod < len(sl.st.inWM) {
+			sl.st.inWM[sl.prod].Store(wmMax)
+		}
+		g := sl.st.groupFor(w.n)
+		if seen[g] {
 			continue
 		}
-		seen[sl.st] = true
-		if sl.st.pending.Add(-1) == 0 {
-			for _, in := range sl.st.inputs {
-				close(in)
+		seen[g] = true
+		if g.pending.Add(-1) == 0 {
+			for _, ch := range g.chans {
+				close(sl.st.inputs[ch])
 			}
 		}
 	}

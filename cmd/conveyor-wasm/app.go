@@ -259,12 +259,35 @@ func progress(w io.Writer, r *engine.Runner, every time.Duration, done <-chan st
 		case now := <-t.C:
 			s := r.Summary()
 			dt := now.Sub(lastAt).Seconds()
-			fmt.Fprintf(w, "progress: in %d (%.0f/s) out %d (%.0f/s) filtered %d dropped %d dead-lettered %d in-flight %d\n",
+			fmt.Fprintf(w, "progress: in %d (%.0f/s) out %d (%.0f/s) filtered %d dropped %d dead-lettered %d late %d in-flight %d%s\n",
 				s.In, float64(s.In-last.In)/dt, s.Delivered, float64(s.Delivered-last.Delivered)/dt,
-				s.Filtered, s.Dropped, s.DeadLettered, s.InFlight)
+				s.Filtered, s.Dropped, s.DeadLettered, s.Late, s.InFlight, watermarkText(s))
 			last, lastAt = s, now
 		}
 	}
+}
+
+// watermarkText renders the combined watermark and each event-time
+// source's lag behind the wall clock.
+func watermarkText(s engine.Summary) string {
+	if len(s.Sources) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(" watermark ")
+	if s.Watermark.IsZero() {
+		b.WriteString("-")
+	} else {
+		b.WriteString(s.Watermark.Format(time.RFC3339))
+	}
+	for _, src := range s.Sources {
+		fmt.Fprintf(&b, " [%s %s", src.Source, src.State)
+		if !src.Watermark.IsZero() {
+			fmt.Fprintf(&b, " lag %s", src.Lag.Round(time.Millisecond))
+		}
+		b.WriteString("]")
+	}
+	return b.String()
 }
 
 func docsCommand() *cli.Command {

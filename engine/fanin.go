@@ -1,0 +1,168 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/conveyor-etl/conveyor-wasm/engine/record"
+	"github.com/conveyor-etl/conveyor-wasm/watermark"
+)
+
+// fanInRT runs a fan_in stage: one goroutine per input pushes records into
+// a watermark.Merger under a mutex (blocking only that input while its
+// buffer is full), and the stage's output goroutine drains the merger in
+// order and routes what it releases.
+type fanInRT struct {
+	r  *Runner
+	st *stageRT
+
+	mu       sync.Mutex
+	space    *sync.Cond // an input's buffer has room again
+	m        *watermark.Merger[*record.Record]
+	ids      []watermark.InputID
+	open     int
+	late     []*record.Record
+	rejected []dlItem
+	dropped  []*record.Record
+
+	wake chan struct{}
+	wm   atomic.Int64
+}
+
+func newFanIn(r *Runner, st *stageRT) *fanInRT {
+	f := &fanInRT{r: r, st: st, wake: make(chan struct{}, 1)}
+	f.space = sync.NewCond(&f.mu)
+	f.wm.Store(wmMin)
+	return f
+}
+
+func (f *fanInRT) init() error {
+	fi := f.st.n.stage.FanIn
+	s := f.r.p.Settings
+	strategy, err := watermark.ParseStrategy(string(fi.MergeStrategy))
+	if err != nil {
+		return err
+	}
+	combine, err := watermark.ParseCombine(string(fi.Watermark))
+	if err != nil {
+		return err
+	}
+	cfg := watermark.MergerConfig[*record.Record]{
+		Strategy:        strategy,
+		Combine:         combine,
+		AllowedLateness: s.AllowedLateness,
+		IdleTimeout:     s.IdleTimeout,
+		OnLate:          func(_ watermark.InputID, r *record.Record) { f.late = append(f.late, r) },
+		OnSpace:         func(watermark.InputID) { f.space.Broadcast() },
+	}
+	if strategy == watermark.EventTime {
+		cfg.EventTime = func(r *record.Record) int64 { return r.EventTime }
+		cfg.SetEventTime = func(r *record.Record, t int64) *record.Record { r.EventTime = t; return r }
+	}
+	m, err := watermark.NewMerger(cfg)
+	if err != nil {
+		return err
+	}
+	f.m = m
+	for _, in := range f.st.n.inputs {
+		f.ids = append(f.ids, m.AddInput(in.id, watermark.InputConfig{
+			Capacity:           fi.Buffer,
+			ExplicitWatermarks: true,
+		}))
+	}
+	f.open = len(f.ids)
+	return nil
+}
+
+func (f *fanInRT) signal() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// input feeds queue k into the merger.
+func (f *fanInRT) input(k int) {
+	id := f.ids[k]
+	for b := range f.st.inputs[k] {
+		f.st.received(b)
+		f.st.in.Add(int64(len(b.recs)))
+		f.mu.Lock()
+		for _, rec := range b.recs {
+			for f.m.Full(id) {
+				f.signal()
+				f.space.Wait()
+			}
+			switch f.m.Push(id, rec) {
+			case watermark.RejectedDrop:
+				f.dropped = append(f.dropped, rec)
+			case watermark.RejectedDeadLetter:
+				f.rejected = append(f.rejected, dlItem{rec: rec, reason: "no event time (fan_in merges by event time)", stage: f.st.n.id})
+			}
+		}
+		f.m.Advance(id, watermark.Watermark(b.wm))
+		f.mu.Unlock()
+		f.signal()
+	}
+	f.mu.Lock()
+	f.m.Close(id)
+	f.open--
+	f.mu.Unlock()
+	f.signal()
+}
+
+// run merges until every input has closed and the merger is empty.
+func (f *fanInRT) run(ctx context.Context, w *worker) {
+	for k := range f.ids {
+		go f.input(k)
+	}
+	var tick <-chan time.Time
+	if iv := f.r.p.Settings.IdleTimeout; iv > 0 {
+		t := time.NewTicker(max(iv/4, time.Millisecond))
+		defer t.Stop()
+		tick = t.C
+	}
+	policy := f.st.n.latePolicy
+	lateness := int64(f.r.p.Settings.AllowedLateness)
+	var out []*record.Record
+	for {
+		select {
+		case <-f.wake:
+		case <-tick:
+		}
+		f.mu.Lock()
+		if tick != nil {
+			f.m.Tick()
+		}
+		out = f.m.Drain(out[:0])
+		late, rejected, dropped := f.late, f.rejected, f.dropped
+		f.late, f.rejected, f.dropped = nil, nil, nil
+		wm := int64(f.m.Watermark())
+		done := f.open == 0 && f.m.Len() == 0
+		f.mu.Unlock()
+		f.space.Broadcast()
+
+		f.wm.Store(wm)
+		w.wm = wm
+		for _, it := range rejected {
+			w.deadLetter(it.rec, it.reason)
+		}
+		for _, rec := range dropped {
+			end(rec, record.Dropped)
+		}
+		for _, rec := range late {
+			f.r.clock.late.Add(1)
+			if w.handleLate(rec, policy, lateReason(f.st.n.id, rec.EventTime, wm, lateness)) {
+				out = append(out, rec)
+			}
+		}
+		f.st.out.Add(int64(len(out)))
+		w.dispatch(ctx, out)
+		w.flush(ctx)
+		if done {
+			return
+		}
+	}
+}

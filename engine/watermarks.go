@@ -1,0 +1,256 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/conveyor-etl/conveyor-wasm/conditions"
+	"github.com/conveyor-etl/conveyor-wasm/engine/record"
+	"github.com/conveyor-etl/conveyor-wasm/watermark"
+)
+
+// Watermark sentinels, as int64 Unix nanoseconds.
+const (
+	wmMin = int64(watermark.Min)
+	wmMax = int64(watermark.Max)
+)
+
+// compileEventTime configures watermark generation for the sources that
+// take part in event time, and the late-record policies and side outputs
+// of sources and fan-in stages.
+func compileEventTime(p *Pipeline, pl *plan, errs *errList) {
+	s := &p.Settings
+	if s.LateRecords == "" {
+		s.LateRecords = LateDeadLetter
+	}
+	if s.AllowedLateness < 0 || s.IdleTimeout < 0 {
+		errs.at(p.pos(s.At), "allowed_lateness and idle_timeout must not be negative")
+	}
+	checkLate(pl, errs, p.pos(s.At), s.LateRecords, s.LateRoute)
+	for _, n := range pl.sources {
+		src := n.source
+		if src.Watermark == nil && src.EventTime == nil {
+			continue
+		}
+		cfg := watermark.GeneratorConfig{}
+		if w := src.Watermark; w != nil {
+			if w.MaxOutOfOrderness < 0 || w.MaxFuture < 0 {
+				errs.at(p.pos(w.At), "source %q: watermark durations must not be negative", src.Name)
+			}
+			cfg.MaxOutOfOrderness, cfg.MaxFuture = w.MaxOutOfOrderness, w.MaxFuture
+			f, err := watermark.ParseFuturePolicy(w.Future)
+			if err != nil {
+				errs.at(p.pos(w.At), "source %q: %v", src.Name, err)
+			}
+			cfg.Future = f
+		}
+		if n.eventTime != nil {
+			switch n.eventTime.missing {
+			case MissingDrop:
+				cfg.Missing = watermark.MissingDrop
+			case MissingUseProcessingTime:
+				cfg.Missing = watermark.MissingProcessingTime
+			}
+		}
+		n.wmGen = &cfg
+		n.latePolicy = s.LateRecords
+		if s.LateRecords == LateRoute {
+			addLateRoute(pl, n, s.LateRoute, p.pos(s.At))
+		}
+	}
+	for _, n := range pl.nodes {
+		if n.stage == nil || n.stage.FanIn == nil {
+			continue
+		}
+		fi := n.stage.FanIn
+		n.latePolicy, n.lateRoute = s.LateRecords, -1
+		target := s.LateRoute
+		if fi.LateRecords != "" || fi.LateRoute != "" {
+			if fi.LateRecords != "" {
+				n.latePolicy = fi.LateRecords
+			}
+			if fi.LateRoute != "" {
+				target = fi.LateRoute
+			}
+			checkLate(pl, errs, p.pos(fi.At), n.latePolicy, target)
+		}
+		if n.latePolicy == LateRoute {
+			addLateRoute(pl, n, target, p.pos(fi.At))
+		}
+		if n.stage.Replicas > 1 {
+			errs.at(n.at, "stage %q: a fan_in stage cannot have replicas (the merge is one ordered stream)", n.id)
+		}
+		if fi.Buffer < 0 {
+			errs.at(p.pos(fi.At), "stage %q: buffer must be positive", n.id)
+		}
+	}
+}
+
+func checkLate(pl *plan, errs *errList, at Position, policy LatePolicy, route string) {
+	switch policy {
+	case LateDeadLetter, LateDrop, LateAllow:
+		if route != "" && policy != LateRoute {
+			// A late_route without route policy is allowed (overridden
+			// per fan-in), so nothing to report.
+			return
+		}
+	case LateRoute:
+		if route == "" {
+			errs.at(at, "late_records: route needs late_route (the stage late records go to)")
+			return
+		}
+		if t, ok := pl.byID[route]; !ok || t.kind != nodeStage {
+			errs.at(at, "late_route: %q is not a stage%s", route, didYouMean(route, pl.byID))
+		}
+	default:
+		errs.at(at, "late_records: unknown policy %q (want dead_letter, drop, allow or route)", policy)
+	}
+}
+
+func addLateRoute(pl *plan, from *node, target string, at Position) {
+	to, ok := pl.byID[target]
+	if !ok || to.kind != nodeStage {
+		return // reported by checkLate
+	}
+	from.lateRoute = len(from.routes)
+	from.routes = append(from.routes, route{to: to, at: at, late: true})
+	for _, in := range to.inputs {
+		if in == from {
+			return
+		}
+	}
+	to.inputs = append(to.inputs, from)
+}
+
+// celWatermark converts a stage watermark for CEL: the sentinels (no
+// progress yet, end of input) read as "no watermark".
+func celWatermark(wm int64) int64 {
+	if wm == wmMin || wm == wmMax {
+		return conditions.NoWatermark
+	}
+	return wm
+}
+
+// eventClock is the pipeline's event-time state: one watermark tracker over
+// the sources that take part in event time (the seed's WatermarkTracker),
+// guarded by a mutex; its combined watermark is also kept in an atomic so
+// that the per-record lateness check takes no lock.
+type eventClock struct {
+	mu       sync.Mutex
+	tr       *watermark.Tracker
+	combined atomic.Int64
+	lateness int64
+	late     atomic.Int64 // records found late (any policy)
+}
+
+func newEventClock(s Settings) *eventClock {
+	c := &eventClock{tr: watermark.NewTracker(s.AllowedLateness, s.IdleTimeout), lateness: int64(s.AllowedLateness)}
+	c.combined.Store(wmMin)
+	return c
+}
+
+// isLate reports whether event time t is behind the combined watermark by
+// more than the allowed lateness.
+func (c *eventClock) isLate(t int64) bool {
+	cw := c.combined.Load()
+	if t == record.NoEventTime || cw == wmMin {
+		return false
+	}
+	return cw == wmMax || t < cw-c.lateness
+}
+
+func (c *eventClock) update(id watermark.SourceID, wm watermark.Watermark) {
+	c.mu.Lock()
+	c.tr.UpdateID(id, wm)
+	c.combined.Store(int64(c.tr.Combined()))
+	c.mu.Unlock()
+}
+
+func (c *eventClock) finish(id watermark.SourceID) {
+	c.mu.Lock()
+	c.tr.Finish(id)
+	c.combined.Store(int64(c.tr.Combined()))
+	c.mu.Unlock()
+}
+
+func (c *eventClock) tick() {
+	c.mu.Lock()
+	c.tr.Tick()
+	c.combined.Store(int64(c.tr.Combined()))
+	c.mu.Unlock()
+}
+
+// SourceProgress is one source's event-time progress, for progress lines
+// and metrics.
+type SourceProgress struct {
+	Source    string
+	Watermark time.Time // zero before the first record
+	// Lag is how far the watermark is behind the wall clock.
+	Lag   time.Duration
+	State string // active, idle or finished
+}
+
+// watermarks reports each event-time source and the combined watermark.
+func (c *eventClock) snapshot(srcs []*sourceRT, now time.Time) (watermark.Watermark, []SourceProgress) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []SourceProgress
+	for _, s := range srcs {
+		if s.gen == nil {
+			continue
+		}
+		wm := c.tr.Watermark(s.wmID)
+		sw := SourceProgress{Source: s.n.id, State: c.tr.State(s.wmID).String()}
+		if wm != watermark.Min && wm != watermark.Max {
+			sw.Watermark = wm.Time()
+			sw.Lag = now.Sub(sw.Watermark)
+		}
+		out = append(out, sw)
+	}
+	return c.tr.Combined(), out
+}
+
+// lateReason explains why a record is late.
+func lateReason(at string, et, wm, lateness int64) string {
+	return fmt.Sprintf("late at %q: event time %s is %s behind the watermark %s (allowed lateness %s)",
+		at, watermark.Watermark(et), time.Duration(wm-et), watermark.Watermark(wm), time.Duration(lateness))
+}
+
+// handleLate applies a late policy to rec on worker w. It reports whether
+// rec continues down the normal routes (allow).
+func (w *worker) handleLate(rec *record.Record, policy LatePolicy, reason string) bool {
+	switch policy {
+	case LateDrop:
+		end(rec, record.Dropped)
+	case LateAllow:
+		rec.Metadata.Set("late", "true")
+		return true
+	case LateRoute:
+		w.toLate(rec)
+	default:
+		w.deadLetter(rec, reason)
+	}
+	return false
+}
+
+// minInt64 of a producer watermark list, skipping idle producers.
+func minWatermark(wms []atomic.Int64, seen []atomic.Int64, idle time.Duration, now int64) int64 {
+	m, mAll := int64(math.MaxInt64), int64(math.MaxInt64)
+	active := false
+	for i := range wms {
+		wm := wms[i].Load()
+		mAll = min(mAll, wm)
+		if idle > 0 && wm != wmMax && now-seen[i].Load() > int64(idle) {
+			continue
+		}
+		active = true
+		m = min(m, wm)
+	}
+	if !active {
+		return mAll
+	}
+	return m
+}
