@@ -103,13 +103,6 @@ type trackedSource struct {
 	touched     bool // updated since the last Tick
 }
 
-// heapEntry keeps the watermark inline so that sifting does not chase
-// pointers into the source table.
-type heapEntry struct {
-	wm Watermark
-	id SourceID
-}
-
 // Tracker combines the watermarks of many sources into one event-time
 // watermark. It is the seed's WatermarkTracker.
 //
@@ -123,9 +116,10 @@ type heapEntry struct {
 // marks the end of a source's input; once every source has finished the
 // combined watermark is Max.
 //
-// Costs: Update is O(log n) in the number of active sources (an indexed
-// min-heap), Combined and IsLate are O(1), Tick is O(n) and is meant to be
-// called periodically (say every idle timeout / 4), not per item.
+// Costs: Update is O(log n) in the number of sources (a tournament tree,
+// stopping early when the minimum does not change), Combined and IsLate are
+// O(1), Tick is O(n) and is meant to be called periodically (say every idle
+// timeout / 4), not per item.
 //
 // A Tracker is not safe for concurrent use.
 type Tracker struct {
@@ -137,8 +131,13 @@ type Tracker struct {
 
 	srcs   []trackedSource
 	byName map[string]SourceID
-	heap   []heapEntry // min-heap of active sources by watermark
-	pos    []int32     // pos[id] = index in heap, or -1
+	// tree is a min tournament tree (segment tree) over the sources: leaf
+	// size+id holds source id's watermark while it is active and Max
+	// otherwise; node i holds the minimum of nodes 2i and 2i+1, so tree[1]
+	// is the minimum over the active sources.
+	tree   []Watermark
+	size   int // number of leaves, a power of two
+	active int // number of active sources
 
 	combined    Watermark
 	regressions uint64
@@ -181,9 +180,12 @@ func (t *Tracker) Source(name string) SourceID {
 		wm:         Min,
 		lastActive: t.clock.Now().UnixNano(),
 	})
-	t.pos = append(t.pos, -1)
 	t.byName[name] = id
-	t.heapPush(id)
+	if len(t.srcs) > t.size {
+		t.grow()
+	}
+	t.active++
+	t.setLeaf(id, Min)
 	return id
 }
 
@@ -229,9 +231,7 @@ func (t *Tracker) UpdateID(id SourceID, wm Watermark) bool {
 		t.rejoin(id)
 	} else if wm > s.wm {
 		s.wm = wm
-		p := t.pos[id]
-		t.heap[p].wm = wm
-		t.down(int(p))
+		t.setLeaf(id, wm)
 	}
 	if t.combine == CombineMax {
 		if wm > t.combined {
@@ -239,7 +239,7 @@ func (t *Tracker) UpdateID(id SourceID, wm Watermark) bool {
 		}
 		return true
 	}
-	if m := t.heap[0].wm; m > t.combined {
+	if m := t.tree[1]; m > t.combined {
 		t.combined = m
 	}
 	return true
@@ -259,7 +259,8 @@ func (t *Tracker) touch(id SourceID) {
 
 func (t *Tracker) rejoin(id SourceID) {
 	t.srcs[id].state = Active
-	t.heapPush(id)
+	t.active++
+	t.setLeaf(id, t.srcs[id].wm)
 	// The combined watermark never moves back: a source that rejoins behind
 	// it simply does not raise it until it catches up.
 	t.recompute()
@@ -274,7 +275,8 @@ func (t *Tracker) Finish(id SourceID) {
 		return
 	}
 	if s.state == Active {
-		t.heapRemove(id)
+		t.active--
+		t.setLeaf(id, Max)
 	}
 	s.state = Finished
 	s.wm = Max
@@ -316,7 +318,8 @@ func (t *Tracker) Tick() Watermark {
 		}
 		if s.state == Active && t.idle > 0 && now-s.lastActive >= t.idle {
 			s.state = Idle
-			t.heapRemove(SourceID(i))
+			t.active--
+			t.setLeaf(SourceID(i), Max)
 			changed = true
 		}
 	}
@@ -339,8 +342,8 @@ func (t *Tracker) recompute() {
 	if t.combine == CombineMax {
 		return // the running maximum already covers every update
 	}
-	if len(t.heap) > 0 {
-		if m := t.heap[0].wm; m > t.combined {
+	if t.active > 0 {
+		if m := t.tree[1]; m > t.combined {
 			t.combined = m
 		}
 		return
@@ -385,65 +388,39 @@ func (t *Tracker) Ahead(id SourceID) time.Duration {
 	return time.Duration(int64(w) - int64(c))
 }
 
-// Indexed binary min-heap over the active sources.
-
-func (t *Tracker) heapPush(id SourceID) {
-	t.heap = append(t.heap, heapEntry{wm: t.srcs[id].wm, id: id})
-	i := len(t.heap) - 1
-	t.pos[id] = int32(i)
-	t.up(i)
-}
-
-func (t *Tracker) heapRemove(id SourceID) {
-	i := int(t.pos[id])
-	last := len(t.heap) - 1
-	if i != last {
-		t.heap[i] = t.heap[last]
-		t.pos[t.heap[i].id] = int32(i)
-	}
-	t.heap = t.heap[:last]
-	t.pos[id] = -1
-	if i < last {
-		t.down(i)
-		t.up(i)
+// setLeaf sets source id's leaf and updates its ancestors, stopping as soon
+// as one keeps its value (then all above it do too).
+func (t *Tracker) setLeaf(id SourceID, v Watermark) {
+	tree := t.tree
+	i := t.size + int(id)
+	tree[i] = v
+	for i > 1 {
+		i >>= 1
+		m := min(tree[2*i], tree[2*i+1])
+		if tree[i] == m {
+			return
+		}
+		tree[i] = m
 	}
 }
 
-func (t *Tracker) up(i int) {
-	h := t.heap
-	e := h[i]
-	for i > 0 {
-		p := (i - 1) / 2
-		if h[p].wm <= e.wm {
-			break
-		}
-		h[i] = h[p]
-		t.pos[h[i].id] = int32(i)
-		i = p
+// grow doubles the number of leaves and rebuilds the tree.
+func (t *Tracker) grow() {
+	size := max(16, 2*t.size)
+	for size < len(t.srcs) {
+		size *= 2
 	}
-	h[i] = e
-	t.pos[e.id] = int32(i)
-}
-
-func (t *Tracker) down(i int) {
-	h := t.heap
-	n := len(h)
-	e := h[i]
-	for {
-		c := 2*i + 1
-		if c >= n {
-			break
-		}
-		if r := c + 1; r < n && h[r].wm < h[c].wm {
-			c = r
-		}
-		if e.wm <= h[c].wm {
-			break
-		}
-		h[i] = h[c]
-		t.pos[h[i].id] = int32(i)
-		i = c
+	tree := make([]Watermark, 2*size)
+	for i := size; i < 2*size; i++ {
+		tree[i] = Max
 	}
-	h[i] = e
-	t.pos[e.id] = int32(i)
+	for id := range t.srcs[:len(t.srcs)-1] { // the new source is set by the caller
+		if t.srcs[id].state == Active {
+			tree[size+id] = t.srcs[id].wm
+		}
+	}
+	for i := size - 1; i >= 1; i-- {
+		tree[i] = min(tree[2*i], tree[2*i+1])
+	}
+	t.tree, t.size = tree, size
 }
