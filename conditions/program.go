@@ -28,6 +28,7 @@ type Program struct {
 	src  Source
 	prg  cel.Program
 	fast fastFunc // nil unless the expression has a shape fastPath knows
+	x    *explainer
 }
 
 var _ Condition = (*Program)(nil)
@@ -44,7 +45,7 @@ func (e *Env) Compile(expr string, src Source) (*Program, error) {
 	if out := a.OutputType(); out != types.BoolType && out != types.DynType {
 		return nil, e.positioner(expr, src).errorAt(1, 0, fmt.Sprintf("condition must be bool, got %s", out))
 	}
-	return &Program{expr: expr, src: src, prg: prg, fast: fastPath(a)}, nil
+	return &Program{expr: expr, src: src, prg: prg, fast: fastPath(a), x: &explainer{env: e.cel, ast: a}}, nil
 }
 
 func (e *Env) compile(expr string, src Source) (cel.Program, *cel.Ast, error) {
@@ -71,7 +72,9 @@ func (p *Program) Eval(r *record.Record) (bool, error) {
 	if p.fast != nil {
 		return p.fastResult(r)
 	}
-	return p.result(p.prg.Eval((*recordVars)(r)))
+	vars := (*recordVars)(r)
+	out, _, err := p.prg.Eval(vars)
+	return p.result(out, p.x.explain(vars, err))
 }
 
 func (p *Program) fastResult(r *record.Record) (bool, error) {
@@ -90,7 +93,8 @@ func (p *Program) EvalWatermark(r *record.Record, wm int64) (bool, error) {
 	}
 	a := wmPool.Get().(*wmVars)
 	a.r, a.wm = r, wm
-	ok, err := p.result(p.prg.Eval(a))
+	out, _, err := p.prg.Eval(a)
+	ok, err := p.result(out, p.x.explain(a, err))
 	a.r = nil
 	wmPool.Put(a)
 	return ok, err
@@ -102,7 +106,7 @@ func (p *Program) Evaluate(r *record.Record) bool {
 	return ok
 }
 
-func (p *Program) result(out ref.Val, _ *cel.EvalDetails, err error) (bool, error) {
+func (p *Program) result(out ref.Val, err error) (bool, error) {
 	if err != nil {
 		return false, &EvalError{Cond: p.expr, Err: err}
 	}
@@ -199,6 +203,7 @@ type ValueProgram struct {
 	expr string
 	src  Source
 	prg  cel.Program
+	x    *explainer
 }
 
 // CompileValue parses and type-checks a value expression. Its type must be
@@ -214,16 +219,17 @@ func (e *Env) CompileValue(expr string, src Source) (*ValueProgram, error) {
 		return nil, e.positioner(expr, src).errorAt(1, 0,
 			fmt.Sprintf("value must be a string, number, bool or timestamp, got %s", out))
 	}
-	return &ValueProgram{expr: expr, src: src, prg: prg}, nil
+	return &ValueProgram{expr: expr, src: src, prg: prg, x: &explainer{env: e.cel, ast: a}}, nil
 }
 
 // String returns the expression.
 func (v *ValueProgram) String() string { return v.expr }
 
 func (v *ValueProgram) eval(r *record.Record) (ref.Val, error) {
-	out, _, err := v.prg.Eval((*recordVars)(r))
+	vars := (*recordVars)(r)
+	out, _, err := v.prg.Eval(vars)
 	if err != nil {
-		return nil, &EvalError{Cond: v.expr, Err: err}
+		return nil, &EvalError{Cond: v.expr, Err: v.x.explain(vars, err)}
 	}
 	return out, nil
 }

@@ -79,7 +79,9 @@ func TestProgram_Eval_Errors(t *testing.T) {
 	}{
 		{`record.payload.user.age > 30`, `{"x":1}`, `condition "record.payload.user.age > 30": no such key: user`},
 		{`record.payload.user.age > 30`, `{"user":"ada"}`, `condition "record.payload.user.age > 30": no such key: age`},
-		{`record.payload.s > 3`, `{"s":"x"}`, `condition "record.payload.s > 3": no such overload`},
+		{`record.payload.s > 3`, `{"s":"x"}`, `condition "record.payload.s > 3": no such overload: _>_(string, int)`},
+		{`record.payload.n + 1 > 3`, `{"n":1.5}`, `condition "record.payload.n + 1 > 3": no such overload: _+_(double, int)`},
+		{`record.payload.s.startsWith("a")`, `{"s":1}`, `condition "record.payload.s.startsWith(\"a\")": no such overload: startsWith(int, string)`},
 		{`record.payload.l[5] == 1`, `{"l":[1]}`, `condition "record.payload.l[5] == 1": index out of bounds: 5`},
 		{`record.payload.a == 1`, `{"a":`, `condition "record.payload.a == 1": record.payload: malformed JSON: cannot parse JSON: cannot parse object: cannot parse object value: cannot parse empty string; unparsed tail: ""`},
 		{`record.metadata["type"] == "x"`, `{}`, `condition "record.metadata[\"type\"] == \"x\"": no such key: type`},
