@@ -153,7 +153,6 @@ func (f *fanInRT) run(ctx context.Context, w *worker) {
 			end(rec, record.Dropped)
 		}
 		for _, rec := range late {
-			f.r.clock.late.Add(1)
 			if w.handleLate(rec, policy, lateReason(f.st.n.id, rec.EventTime, wm, lateness)) {
 				out = append(out, rec)
 			}

@@ -237,7 +237,10 @@ type LookupConfig struct {
 	LookupService string             `yaml:"lookup_service" doc:"lookup service name (or the stage's service_name)"`
 	KeyMappings   []LookupKeyMapping `yaml:"key_mappings,required" doc:"record fields -> lookup fields"`
 	ResultField   string             `yaml:"result_field,required" doc:"payload field the result is stored in"`
-	MissStrategy  LookupMissStrategy `yaml:"miss_strategy" doc:"skip, drop, dead_letter, default or fail"`
+	MissStrategy  LookupMissStrategy `yaml:"miss_strategy" doc:"what a record whose key is not found becomes: skip (default: passes unchanged), drop, dead_letter, default (gets default in result_field) or fail (stops the run)"`
+	// Default is the value stored in result_field on a miss, with
+	// miss_strategy default (any YAML value; it is stored as JSON).
+	Default *yaml.Node `yaml:"default" doc:"with miss_strategy default: the value stored in result_field when the key is not found"`
 }
 
 // LookupKeyMapping maps a record field onto a lookup key field.

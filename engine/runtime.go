@@ -538,7 +538,6 @@ func (e *emitter) Emit(ctx context.Context, recs []*record.Record) error {
 			}
 			rec.EventTime = obs.Time
 			if r.clock.isLate(rec.EventTime) {
-				r.clock.late.Add(1)
 				reason := lateReason(n.id, rec.EventTime, r.clock.combined.Load(), r.clock.lateness)
 				if !e.w.handleLate(rec, n.latePolicy, reason) {
 					continue

@@ -221,7 +221,12 @@ func lateReason(at string, et, wm, lateness int64) string {
 
 // handleLate applies a late policy to rec on worker w. It reports whether
 // rec continues down the normal routes (allow).
+// A record allowed through once and late again further down is counted
+// once.
 func (w *worker) handleLate(rec *record.Record, policy LatePolicy, reason string) bool {
+	if v, _ := rec.Metadata.Get("late"); v != "true" {
+		w.r.clock.late.Add(1)
+	}
 	switch policy {
 	case LateDrop:
 		end(rec, record.Dropped)
