@@ -9,8 +9,8 @@ import (
 
 const (
 	maxLogLine = 4096 // longer lines are logged in pieces
-	headSize   = 512 // first bytes of stderr kept for error messages
-	tailSize   = 512 // last bytes of stderr kept for error messages
+	headSize   = 512  // first bytes of stderr kept for error messages
+	tailSize   = 512  // last bytes of stderr kept for error messages
 )
 
 // lineWriter turns a guest's stdout or stderr into one log record per line
