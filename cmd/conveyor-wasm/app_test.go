@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -209,5 +211,53 @@ func TestCLI_VersionDocsAndFlags(t *testing.T) {
 	code, _, errs := run(t, "", "--log-format", "xml", "version")
 	if code != 2 || !strings.Contains(errs, "unknown format \"xml\"") {
 		t.Fatalf("bad log format: %d %s", code, errs)
+	}
+}
+
+func TestCLI_Run_EventTimeExample(t *testing.T) {
+	dir := copyExample(t, "event-time")
+	code, _, stderr := run(t, "", "run", "--progress", "0", filepath.Join(dir, "pipeline.yaml"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	type env struct {
+		Payload struct {
+			Sensor string
+			Seq    int
+		}
+		Metadata  map[string]string
+		EventTime time.Time `json:"event_time"`
+	}
+	parse := func(name string) []env {
+		var out []env
+		for _, l := range lines(t, filepath.Join(dir, "out", name)) {
+			if l == "" {
+				continue
+			}
+			var e env
+			if err := json.Unmarshal([]byte(l), &e); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, e)
+		}
+		return out
+	}
+	merged, late := parse("merged.jsonl"), parse("late.jsonl")
+	if len(merged)+len(late) != 500 {
+		t.Fatalf("%d merged + %d late != 500", len(merged), len(late))
+	}
+	for i := 1; i < len(merged); i++ {
+		if merged[i].EventTime.Before(merged[i-1].EventTime) {
+			t.Fatalf("merged output out of order at %d: %v after %v", i, merged[i].EventTime, merged[i-1].EventTime)
+		}
+	}
+	for _, e := range late {
+		// Only the 30s stragglers (every 97th north reading) can be late.
+		if e.Payload.Sensor != "north" || e.Payload.Seq%97 != 0 || e.Metadata["late"] != "true" {
+			t.Fatalf("unexpected late record %+v", e)
+		}
+	}
+	if !strings.Contains(stderr, fmt.Sprintf("; %d late", len(late))) && len(late) > 0 {
+		t.Fatalf("summary does not count the late records:\n%s", stderr)
 	}
 }
