@@ -29,8 +29,8 @@ type Summary struct {
 	// progress or without event time) and Sources each event-time source's.
 	Watermark time.Time
 	Sources   []SourceProgress
-	Elapsed  time.Duration
-	Stages   []StageStats
+	Elapsed   time.Duration
+	Stages    []StageStats
 }
 
 // StageStats counts one stage's (or source's) traffic.
