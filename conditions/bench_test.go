@@ -123,6 +123,19 @@ func BenchmarkProgram_Eval_PayloadString(b *testing.B) {
 	}
 }
 
+// BenchmarkRecord_JSONRelease is the parse alone, as the payload
+// benchmarks do it: a fresh record, parsed once, released.
+func BenchmarkRecord_JSONRelease(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		r := record.New("k", payload200)
+		if _, err := r.JSON(); err != nil {
+			b.Fatal(err)
+		}
+		r.Release()
+	}
+}
+
 func BenchmarkMetadataEquals_Eval(b *testing.B) {
 	c := MetadataEquals("type", "user_event")
 	r := userEventRecord()
