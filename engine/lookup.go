@@ -1,16 +1,721 @@
 package engine
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"weak"
 
+	"github.com/conveyor-etl/conveyor-wasm/connectors"
+	"github.com/conveyor-etl/conveyor-wasm/engine/internal/decode"
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
+	"github.com/valyala/fastjson"
+	"go.yaml.in/yaml/v3"
 )
 
-// checkLookup validates a lookup stage's settings against its service.
-func checkLookup(p *Pipeline, errs *errList, n *node, sv *service) {}
+// Lookup stages enrich each record with a document from a lookup service:
+//
+//   - The key is made of the record fields key_mappings names, each a dot
+//     path into the JSON payload, or `key` for the record key. A missing
+//     field (or an empty record key, or a null, object or array value) makes
+//     the record a miss; values compare by their canonical text
+//     (connectors.AppendKey: the string "42" and the number 42 are one key).
+//   - The stage looks a whole batch up with one LookupBatch call.
+//   - A found document is stored in the payload at result_field (a dot path;
+//     missing objects on the way are created, an existing non-object on the
+//     way dead-letters the record). The rest of the payload is kept byte for
+//     byte; an existing result_field member is replaced in place.
+//   - A miss follows miss_strategy: skip (pass unchanged), drop, dead_letter,
+//     default (store the default value) or fail (stop the run; the record is
+//     dead-lettered so that it is not lost).
+//   - A payload that is not a JSON object, and a failed LookupBatch,
+//     dead-letter the record with the reason.
 
-func (r *Runner) newLookup(n *node) (processor, error) {
-	return nil, errors.New("lookup stages: not implemented yet")
+// ErrLookupMiss is what a run fails with when a lookup stage whose
+// miss_strategy is fail does not find a record's key; RoutingEngine.Lookup
+// returns it (wrapped) for such a stage too.
+var ErrLookupMiss = errors.New("lookup key not found")
+
+// lookupServiceName is the service a lookup stage names.
+func lookupServiceName(s *Stage) string {
+	if s.Lookup.LookupService != "" {
+		return s.Lookup.LookupService
+	}
+	return s.ServiceName
 }
 
-var _ = record.New
+// checkLookup validates a lookup stage's settings against its service. It
+// sets an empty miss_strategy to skip.
+func checkLookup(p *Pipeline, errs *errList, n *node, sv *service) {
+	s := n.stage
+	c := s.Lookup
+	at := p.pos(c.At)
+	if len(c.KeyMappings) == 0 {
+		errs.at(at, "stage %q: lookup needs at least one key_mappings entry", s.ID)
+	}
+	var allowed []string
+	if kf, ok := sv.cfg.(connectors.KeyFielder); ok {
+		allowed = kf.KeyFields()
+	}
+	var seen []string
+	for i, m := range c.KeyMappings {
+		if err := checkPath(m.RecordField); err != nil {
+			errs.at(at, "stage %q: key_mappings[%d].record_field: %v", s.ID, i, err)
+		}
+		if err := checkPath(m.LookupField); err != nil {
+			errs.at(at, "stage %q: key_mappings[%d].lookup_field: %v", s.ID, i, err)
+			continue
+		}
+		if slices.Contains(seen, m.LookupField) {
+			errs.at(at, "stage %q: key_mappings[%d]: lookup_field %q is mapped twice", s.ID, i, m.LookupField)
+		}
+		seen = append(seen, m.LookupField)
+		if allowed != nil && !slices.Contains(allowed, m.LookupField) {
+			errs.at(at, "stage %q: key_mappings[%d]: service %q cannot look up by %q (it can by: %s)", s.ID, i, sv.name,
+				m.LookupField, strings.Join(allowed, ", "))
+		}
+	}
+	if c.ResultField == "" {
+		errs.at(at, "stage %q: lookup needs a result_field", s.ID)
+	} else if err := checkPath(c.ResultField); err != nil {
+		errs.at(at, "stage %q: result_field: %v", s.ID, err)
+	}
+	if c.MissStrategy == "" {
+		c.MissStrategy = LookupMissSkip
+	}
+	switch c.MissStrategy {
+	case LookupMissSkip, LookupMissDrop, LookupMissDeadLetter, LookupMissFail:
+		if c.Default != nil {
+			errs.at(p.pos(decode.At(p.File, c.Default)), "stage %q: default is only for miss_strategy default (miss_strategy is %s)", s.ID, c.MissStrategy)
+		}
+	case LookupMissDefault:
+		if c.Default == nil {
+			errs.at(at, "stage %q: miss_strategy default needs a default value", s.ID)
+		} else if _, err := defaultJSON(c.Default); err != nil {
+			errs.at(p.pos(decode.At(p.File, c.Default)), "stage %q: default: %v", s.ID, err)
+		}
+	default:
+		errs.at(at, "stage %q: unknown miss_strategy %q (want skip, drop, dead_letter, default or fail)", s.ID, c.MissStrategy)
+	}
+}
+
+func checkPath(path string) error {
+	if path == "" {
+		return errors.New("empty field path")
+	}
+	if slices.Contains(strings.Split(path, "."), "") {
+		return fmt.Errorf("bad field path %q", path)
+	}
+	return nil
+}
+
+// defaultJSON converts a YAML default value to JSON.
+func defaultJSON(n *yaml.Node) ([]byte, error) {
+	var x any
+	if err := n.Decode(&x); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(x)
+	if err != nil {
+		return nil, fmt.Errorf("cannot be JSON: %w", err)
+	}
+	return b, nil
+}
+
+// lookupStage is a compiled lookup stage: the processor the runtime runs and
+// what RoutingEngine.Lookup uses.
+type lookupStage struct {
+	id      string
+	svcName string
+	svc     connectors.LookupService
+	fields  []string   // lookup fields, one per key part
+	from    [][]string // record field paths; nil: the record key
+	result  []string   // result_field path
+	miss    LookupMissStrategy
+	def     []byte // JSON, with miss_strategy default
+
+	scratch sync.Pool // *lookupScratch
+}
+
+func newLookupStage(n *node, svc connectors.LookupService) (*lookupStage, error) {
+	c := n.stage.Lookup
+	ls := &lookupStage{
+		id:      n.id,
+		svcName: lookupServiceName(n.stage),
+		svc:     svc,
+		result:  strings.Split(c.ResultField, "."),
+		miss:    c.MissStrategy,
+	}
+	if ls.miss == "" {
+		ls.miss = LookupMissSkip
+	}
+	allowed := svc.KeyFields()
+	for _, m := range c.KeyMappings {
+		if allowed != nil && !slices.Contains(allowed, m.LookupField) {
+			return nil, fmt.Errorf("lookup service %q cannot look up by %q (it can by: %s)", ls.svcName, m.LookupField, strings.Join(allowed, ", "))
+		}
+		ls.fields = append(ls.fields, m.LookupField)
+		var path []string
+		if m.RecordField != "key" {
+			path = strings.Split(m.RecordField, ".")
+		}
+		ls.from = append(ls.from, path)
+	}
+	if ls.miss == LookupMissDefault {
+		def, err := defaultJSON(c.Default)
+		if err != nil {
+			return nil, fmt.Errorf("default: %w", err)
+		}
+		ls.def = def
+	}
+	return ls, nil
+}
+
+// lookupService returns the built service a lookup stage names, building
+// it on first use; stages naming the same service share it.
+func (r *Runner) lookupService(name string) (connectors.LookupService, error) {
+	for _, st := range r.stages {
+		if st == nil {
+			continue
+		}
+		if ls, ok := st.proc.(*lookupStage); ok && ls.svcName == name {
+			return ls.svc, nil
+		}
+	}
+	sv := r.pl.services[name]
+	svc, err := connectors.BuildLookup(sv.spec, sv.cfg, r.env(name))
+	if err != nil {
+		return nil, err
+	}
+	r.closers = append(r.closers, func(context.Context) error {
+		if err := svc.Close(); err != nil {
+			return fmt.Errorf("close lookup service %q: %w", name, err)
+		}
+		return nil
+	})
+	return svc, nil
+}
+
+func (r *Runner) newLookup(n *node) (processor, error) {
+	svc, err := r.lookupService(lookupServiceName(n.stage))
+	if err != nil {
+		return nil, err
+	}
+	return newLookupStage(n, svc)
+}
+
+// Per-record states in a batch, besides an index into the batch's keys.
+const (
+	lookupHandled = -1 // dead-lettered before the lookup
+	lookupMissed  = -2 // no usable key
+)
+
+// lookupScratch is one batch's reusable buffers.
+type lookupScratch struct {
+	state []int      // per input record: index into keys, or a state above
+	ends  []int      // end offset in buf of each key part
+	buf   []byte     // key parts, back to back
+	parts []string   // views into buf
+	keys  [][]string // views into parts
+	res   [][]byte
+}
+
+// appendKey appends the record's key parts to buf and their end offsets to
+// ends; ok is false when the record has no usable key (a miss).
+func (ls *lookupStage) appendKey(rec *record.Record, v *fastjson.Value, buf []byte, ends []int) (_ []byte, _ []int, ok bool) {
+	for _, path := range ls.from {
+		if path == nil {
+			if rec.Key == "" {
+				return buf, ends, false
+			}
+			buf = append(buf, rec.Key...)
+		} else if buf, ok = connectors.AppendKey(buf, v.Get(path...)); !ok {
+			return buf, ends, false
+		}
+		ends = append(ends, len(buf))
+	}
+	return buf, ends, true
+}
+
+// describeKey names a record's key for messages: customer_id="c1", with
+// <missing> for a field that gives no key.
+func (ls *lookupStage) describeKey(rec *record.Record, v *fastjson.Value) string {
+	var b strings.Builder
+	for i, path := range ls.from {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(ls.fields[i])
+		b.WriteByte('=')
+		var part []byte
+		ok := true
+		if path == nil {
+			part, ok = []byte(rec.Key), rec.Key != ""
+		} else {
+			part, ok = connectors.AppendKey(nil, v.Get(path...))
+		}
+		if ok {
+			b.WriteString(strconv.Quote(string(part)))
+		} else {
+			b.WriteString("<missing>")
+		}
+	}
+	return b.String()
+}
+
+// payloadObject parses rec's payload, which must be a JSON object.
+func (ls *lookupStage) payloadObject(rec *record.Record) (*fastjson.Value, error) {
+	v, err := rec.JSON()
+	if err != nil {
+		return nil, fmt.Errorf("lookup %q: payload is not JSON: %w", ls.id, err)
+	}
+	if v.Type() != fastjson.TypeObject {
+		return nil, fmt.Errorf("lookup %q: payload is a JSON %s, not an object", ls.id, v.Type())
+	}
+	return v, nil
+}
+
+func (ls *lookupStage) process(ctx context.Context, w *worker, in, out []*record.Record) []*record.Record {
+	sc, _ := ls.scratch.Get().(*lookupScratch)
+	if sc == nil {
+		sc = &lookupScratch{}
+	}
+	defer ls.scratch.Put(sc)
+	sc.state, sc.ends, sc.buf = sc.state[:0], sc.ends[:0], sc.buf[:0]
+	nkeys := 0
+	for _, rec := range in {
+		v, err := ls.payloadObject(rec)
+		if err != nil {
+			w.deadLetter(rec, err.Error())
+			sc.state = append(sc.state, lookupHandled)
+			continue
+		}
+		start := len(sc.ends)
+		var ok bool
+		sc.buf, sc.ends, ok = ls.appendKey(rec, v, sc.buf, sc.ends)
+		if !ok {
+			sc.ends = sc.ends[:start]
+			sc.state = append(sc.state, lookupMissed)
+			continue
+		}
+		sc.state = append(sc.state, nkeys)
+		nkeys++
+	}
+
+	// The key strings view buf, which no longer grows; the service does not
+	// keep them past the call.
+	nf := len(ls.fields)
+	sc.parts, sc.keys = sc.parts[:0], sc.keys[:0]
+	prev := 0
+	for _, end := range sc.ends {
+		sc.parts = append(sc.parts, stringOf(sc.buf[prev:end]))
+		prev = end
+	}
+	for k := range nkeys {
+		sc.keys = append(sc.keys, sc.parts[k*nf:(k+1)*nf:(k+1)*nf])
+	}
+	if cap(sc.res) < nkeys {
+		sc.res = make([][]byte, nkeys)
+	}
+	res := sc.res[:nkeys]
+	clear(res)
+	defer clear(sc.res[:nkeys]) // drop references to the service's documents
+	if nkeys > 0 {
+		if err := ls.svc.LookupBatch(ctx, ls.fields, sc.keys, res); err != nil {
+			for i, rec := range in {
+				if sc.state[i] < 0 {
+					continue
+				}
+				sc.state[i] = lookupHandled
+				if ctx.Err() != nil {
+					end(rec, record.Dropped) // the run is stopping
+					continue
+				}
+				w.deadLetter(rec, fmt.Sprintf("lookup %q: service %q: %v", ls.id, ls.svcName, err))
+			}
+		}
+	}
+
+	// One allocation holds every enriched payload of the batch.
+	size := 0
+	for i, rec := range in {
+		if k := sc.state[i]; k >= 0 && res[k] != nil {
+			size += len(rec.Payload) + len(res[k]) + ls.overhead()
+		} else if ls.miss == LookupMissDefault && k != lookupHandled {
+			size += len(rec.Payload) + len(ls.def) + ls.overhead()
+		}
+	}
+	var slab []byte // the records own it: not scratch
+	if size > 0 {
+		slab = make([]byte, 0, size)
+	}
+
+	for i, rec := range in {
+		k := sc.state[i]
+		if k == lookupHandled {
+			continue
+		}
+		val := []byte(nil)
+		if k >= 0 {
+			val = res[k]
+		}
+		if val == nil {
+			switch ls.miss {
+			case LookupMissSkip:
+				out = append(out, rec)
+				continue
+			case LookupMissDrop:
+				end(rec, record.Dropped)
+				continue
+			case LookupMissDeadLetter, LookupMissFail:
+				v, _ := rec.JSON()
+				reason := fmt.Sprintf("lookup %q: no match in %q for %s", ls.id, ls.svcName, ls.describeKey(rec, v))
+				if ls.miss == LookupMissFail {
+					w.r.fail(fmt.Errorf("stage %q: %w: %s in %q for record %s", ls.id, ErrLookupMiss, ls.describeKey(rec, v), ls.svcName, describe(rec)))
+					reason += " (miss_strategy: fail)"
+				}
+				w.deadLetter(rec, reason)
+				continue
+			}
+			val = ls.def
+		}
+		start := len(slab)
+		var err error
+		slab, err = appendSet(slab, rec.Payload, ls.result, val)
+		if err != nil {
+			slab = slab[:start]
+			w.deadLetter(rec, fmt.Sprintf("lookup %q: result_field %q: %v", ls.id, strings.Join(ls.result, "."), err))
+			continue
+		}
+		rec.SetPayload(slab[start:len(slab):len(slab)])
+		out = append(out, rec)
+	}
+	return out
+}
+
+// overhead bounds what storing a value adds to a payload besides the value:
+// a comma, and per path segment its quoted name (escaped: up to 6 bytes per
+// byte), a colon and braces.
+func (ls *lookupStage) overhead() int {
+	n := 1
+	for _, s := range ls.result {
+		n += 6*len(s) + 5
+	}
+	return n
+}
+
+// LookupResult is what RoutingEngine.Lookup found for a record.
+type LookupResult struct {
+	// Found reports whether the service has the record's key.
+	Found bool
+	// Value is the JSON document found, or the stage's default value on a
+	// miss with miss_strategy default; nil otherwise. It must not be
+	// modified.
+	Value []byte
+	// Record is the record as the stage would pass it on: a copy of the
+	// input with Value stored at result_field, the input itself on a miss
+	// with miss_strategy skip, or nil when the stage would drop or
+	// dead-letter it.
+	Record *Record
+}
+
+// Lookup runs lookup stage `stage` of p on one record, as the stage would:
+// it looks the record's key up in the stage's lookup service and returns
+// what was found and the enriched record. The input record is not modified.
+// A miss with miss_strategy fail is an error wrapping ErrLookupMiss, as are
+// a payload that is not a JSON object and a failing service.
+//
+// The pipeline is compiled on first use, and the stage's service is built
+// on the first Lookup that needs it (a static table is read then). The
+// services are kept, one per pipeline, for later calls, and closed when
+// the Pipeline is garbage collected; the batch runtime (Runner) builds its
+// own.
+func (e *RoutingEngine) Lookup(ctx context.Context, p *Pipeline, stage string, r *Record) (LookupResult, error) {
+	if err := p.Compile(); err != nil {
+		return LookupResult{}, err
+	}
+	n, ok := p.plan.byID[stage]
+	if !ok || n.stage == nil || n.stage.Type != StageLookup {
+		return LookupResult{}, fmt.Errorf("lookup: %q is not a lookup stage", stage)
+	}
+	ls, err := lookupsOf(p.plan).stage(p, n)
+	if err != nil {
+		return LookupResult{}, err
+	}
+	v, err := ls.payloadObject(r)
+	if err != nil {
+		return LookupResult{}, err
+	}
+	var val []byte
+	if buf, ends, ok := ls.appendKey(r, v, nil, nil); ok {
+		key := make([]string, len(ends))
+		prev := 0
+		for i, end := range ends {
+			key[i], prev = string(buf[prev:end]), end
+		}
+		res := [][]byte{nil}
+		if err := ls.svc.LookupBatch(ctx, ls.fields, [][]string{key}, res); err != nil {
+			return LookupResult{}, fmt.Errorf("lookup %q: service %q: %w", ls.id, ls.svcName, err)
+		}
+		val = res[0]
+	}
+	found := val != nil
+	if !found {
+		switch ls.miss {
+		case LookupMissSkip:
+			return LookupResult{Record: r}, nil
+		case LookupMissDrop, LookupMissDeadLetter:
+			return LookupResult{}, nil
+		case LookupMissFail:
+			return LookupResult{}, fmt.Errorf("stage %q: %w: %s in %q", ls.id, ErrLookupMiss, ls.describeKey(r, v), ls.svcName)
+		}
+		val = ls.def
+	}
+	payload, err := appendSet(nil, r.Payload, ls.result, val)
+	if err != nil {
+		return LookupResult{}, fmt.Errorf("lookup %q: result_field %q: %w", ls.id, strings.Join(ls.result, "."), err)
+	}
+	c := r.Clone()
+	c.SetPayload(payload)
+	return LookupResult{Found: found, Value: val, Record: c}, nil
+}
+
+// planLookups holds the lookup services and stages RoutingEngine.Lookup
+// built for one compiled pipeline.
+type planLookups struct {
+	mu     sync.Mutex
+	svcs   map[string]connectors.LookupService
+	stages map[string]*lookupStage
+}
+
+// lookupCaches maps compiled pipelines to their lookups without keeping the
+// pipelines alive: when a plan is collected, a cleanup closes its services.
+var lookupCaches struct {
+	sync.Mutex
+	m map[weak.Pointer[plan]]*planLookups
+}
+
+func lookupsOf(pl *plan) *planLookups {
+	wp := weak.Make(pl)
+	lookupCaches.Lock()
+	defer lookupCaches.Unlock()
+	if c, ok := lookupCaches.m[wp]; ok {
+		return c
+	}
+	if lookupCaches.m == nil {
+		lookupCaches.m = map[weak.Pointer[plan]]*planLookups{}
+	}
+	c := &planLookups{svcs: map[string]connectors.LookupService{}, stages: map[string]*lookupStage{}}
+	lookupCaches.m[wp] = c
+	runtime.AddCleanup(pl, func(wp weak.Pointer[plan]) {
+		lookupCaches.Lock()
+		c := lookupCaches.m[wp]
+		delete(lookupCaches.m, wp)
+		lookupCaches.Unlock()
+		if c != nil {
+			c.close()
+		}
+	}, wp)
+	return c
+}
+
+// stage returns the compiled lookup stage n, building its service on first
+// use.
+func (c *planLookups) stage(p *Pipeline, n *node) (*lookupStage, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ls, ok := c.stages[n.id]; ok {
+		return ls, nil
+	}
+	name := lookupServiceName(n.stage)
+	svc, ok := c.svcs[name]
+	if !ok {
+		sv := p.plan.services[name]
+		env := connectors.Env{BaseDir: p.baseDir(), BatchSize: p.Settings.BatchSize, Name: name}
+		var err error
+		if svc, err = connectors.BuildLookup(sv.spec, sv.cfg, env); err != nil {
+			return nil, fmt.Errorf("%s: stage %q: %w", n.at, n.id, err)
+		}
+		c.svcs[name] = svc
+	}
+	ls, err := newLookupStage(n, svc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: stage %q: %w", n.at, n.id, err)
+	}
+	c.stages[n.id] = ls
+	return ls, nil
+}
+
+func (c *planLookups) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, svc := range c.svcs {
+		_ = svc.Close() // nothing to report to in a cleanup
+	}
+	clear(c.svcs)
+	clear(c.stages)
+}
+
+// appendSet appends to dst the JSON object doc with the member at path set
+// to val (a JSON document). An existing member is replaced in place (the
+// first one, when a key repeats, as the engine's parser reads the first);
+// a missing one is appended to its object, with the objects on the way
+// created. doc must be valid JSON (the stage parsed it already); the bytes
+// of doc outside the replaced or inserted member are kept as they are.
+func appendSet(dst, doc []byte, path []string, val []byte) ([]byte, error) {
+	a, b, missing, comma, err := locate(doc, 0, path, 0)
+	if err != nil {
+		return dst, err
+	}
+	dst = append(dst, doc[:a]...)
+	if missing > 0 {
+		if comma {
+			dst = append(dst, ',')
+		}
+		for k, seg := range path[len(path)-missing:] {
+			if k > 0 {
+				dst = append(dst, '{')
+			}
+			dst = connectors.AppendJSONString(dst, seg)
+			dst = append(dst, ':')
+		}
+	}
+	dst = append(dst, val...)
+	for k := 1; k < missing; k++ {
+		dst = append(dst, '}')
+	}
+	return append(dst, doc[b:]...), nil
+}
+
+// locate finds where path[depth:] goes in the object starting at doc[i:]:
+// doc[a:b] is the member's value, or a == b is the insertion point of the
+// last `missing` path segments (after a comma when comma is set).
+func locate(doc []byte, i int, path []string, depth int) (a, b, missing int, comma bool, err error) {
+	i = skipSpace(doc, i)
+	if i >= len(doc) || doc[i] != '{' {
+		return 0, 0, 0, false, errors.New("not an object")
+	}
+	i++
+	last, members := i, false
+	for {
+		i = skipSpace(doc, i)
+		if i >= len(doc) {
+			return 0, 0, 0, false, errors.New("unterminated object")
+		}
+		switch doc[i] {
+		case '}':
+			return last, last, len(path) - depth, members, nil
+		case ',':
+			i++
+			continue
+		case '"':
+		default:
+			return 0, 0, 0, false, fmt.Errorf("unexpected %q at offset %d", doc[i], i)
+		}
+		ks := i
+		if i, err = skipString(doc, i); err != nil {
+			return 0, 0, 0, false, err
+		}
+		match := keyIs(doc[ks:i], path[depth])
+		i = skipSpace(doc, i)
+		if i >= len(doc) || doc[i] != ':' {
+			return 0, 0, 0, false, fmt.Errorf("expected ':' at offset %d", i)
+		}
+		i = skipSpace(doc, i+1)
+		vs := i
+		if i, err = skipValue(doc, i); err != nil {
+			return 0, 0, 0, false, err
+		}
+		if match {
+			if depth == len(path)-1 {
+				return vs, i, 0, false, nil
+			}
+			if doc[vs] != '{' {
+				return 0, 0, 0, false, fmt.Errorf("%q holds a value that is not an object", strings.Join(path[:depth+1], "."))
+			}
+			return locate(doc, vs, path, depth+1)
+		}
+		last, members = i, true
+	}
+}
+
+// keyIs reports whether the JSON string literal raw (with its quotes) is
+// name.
+func keyIs(raw []byte, name string) bool {
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner) == name
+	}
+	var s string
+	return json.Unmarshal(raw, &s) == nil && s == name
+}
+
+func skipSpace(doc []byte, i int) int {
+	for i < len(doc) && (doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\n' || doc[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the offset after the string literal at doc[i].
+func skipString(doc []byte, i int) (int, error) {
+	for j := i + 1; j < len(doc); j++ {
+		switch doc[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1, nil
+		}
+	}
+	return 0, errors.New("unterminated string")
+}
+
+// skipValue returns the offset after the JSON value at doc[i].
+func skipValue(doc []byte, i int) (int, error) {
+	if i >= len(doc) {
+		return 0, errors.New("missing value")
+	}
+	switch doc[i] {
+	case '"':
+		return skipString(doc, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(doc); j++ {
+			switch doc[j] {
+			case '"':
+				e, err := skipString(doc, j)
+				if err != nil {
+					return 0, err
+				}
+				j = e - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1, nil
+				}
+			}
+		}
+		return 0, errors.New("unterminated value")
+	}
+	j := i
+scan:
+	for ; j < len(doc); j++ {
+		switch doc[j] {
+		case ',', '}', ']', ' ', '\t', '\r', '\n':
+			break scan
+		}
+	}
+	if j == i {
+		return 0, fmt.Errorf("missing value at offset %d", i)
+	}
+	return j, nil
+}
