@@ -33,19 +33,29 @@
 //
 //	condition "record.payload.user.age > 30": no such key: user
 //
-// which the engine uses as the dead-letter reason. Write
+// (an *EvalError), which the engine uses as the dead-letter reason. Write
 // has(record.payload.user) or record.payload.?user.orValue(...) for
 // optional fields.
 //
 // The CEL standard library is extended with the strings, math and lists
 // extensions and optional types.
 //
+// # Concurrency and cost
+//
+// Programs and conditions are immutable: any number of goroutines may
+// evaluate one of them at once, each on its own record. A record must not
+// be evaluated by two goroutines at the same time (its lazy JSON parse is
+// not synchronized). Evaluation allocates nothing beyond the values an
+// expression creates; the commonest shapes (record.metadata["K"] == "V",
+// record.key == "V", "K" in record.metadata) skip the interpreter
+// altogether. See BENCHMARKS.md and RATIONALE.md.
+//
 // # Errors
 //
 // Compile errors are *Error values positioned in the user's file, with
 // CEL's caret under the expression:
 //
-//	pipeline.yaml:12:17: undeclared reference to 'recrd'
+//	pipeline.yaml:12:17: undeclared reference to 'recrd.key' (did you mean 'record.key'?)
 //	 | recrd.key == "x"
 //	 | ^
 //

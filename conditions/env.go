@@ -9,13 +9,13 @@ import (
 
 // Variable names visible to CEL expressions.
 const (
-	VarKey          = "record.key"
-	VarPayload      = "record.payload"
-	VarMetadata     = "record.metadata"
-	VarEventTime    = "record.event_time"
-	VarHasEventTime = "record.has_event_time"
-	VarSource       = "record.source"
-	VarWatermark    = "watermark"
+	VarKey          = "record.key"            // string
+	VarPayload      = "record.payload"        // dyn: the JSON payload
+	VarMetadata     = "record.metadata"       // map(string, string)
+	VarEventTime    = "record.event_time"     // timestamp; ErrNoEventTime when absent
+	VarHasEventTime = "record.has_event_time" // bool
+	VarSource       = "record.source"         // string
+	VarWatermark    = "watermark"             // timestamp; ErrNoWatermark when absent
 )
 
 // Env is the CEL environment of one pipeline. Create it once with NewEnv
