@@ -110,7 +110,7 @@ func TestPlugin_Process_HostileGuests(t *testing.T) {
 		msg     []string
 	}{
 		{"trap", Limits{}, "panic", FaultTrap, []string{"guest trapped", "panic: guest asked to panic"}},
-		{"loop", Limits{BatchTimeout: 300 * time.Millisecond}, "loop", FaultTimeout, []string{"time limit of 300ms"}},
+		{"loop", Limits{BatchTimeout: time.Second}, "loop", FaultTimeout, []string{"time limit of 1s"}},
 		{"membomb", Limits{MemoryPages: 512}, "bomb", FaultMemory, []string{"out of memory", "limit 512 pages"}},
 		{"garbage", Limits{}, "garbage", FaultInvalidOutput, []string{"invalid output frame", "unsupported version"}},
 		{"garbage", Limits{}, "outside", FaultInvalidOutput, []string{"outside guest memory"}},
