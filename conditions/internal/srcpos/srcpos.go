@@ -10,6 +10,7 @@
 package srcpos
 
 import (
+	"bytes"
 	"strings"
 	"unicode/utf8"
 )
@@ -129,7 +130,7 @@ func (c *cursor) next() rune {
 func seek(text []byte, p Pos) (*cursor, bool) {
 	c := &cursor{text: text, pos: Pos{1, 1}}
 	for c.pos.Line < p.Line {
-		i := strings.IndexByte(string(c.text[c.i:]), '\n')
+		i := bytes.IndexByte(c.text[c.i:], '\n')
 		if i < 0 {
 			return nil, false
 		}

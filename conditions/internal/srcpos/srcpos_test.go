@@ -111,3 +111,25 @@ func TestNew_Mismatch_FallsBack(t *testing.T) {
 		t.Fatalf("Pos = %v, want {1 5}", got)
 	}
 }
+
+func FuzzNew(f *testing.F) {
+	f.Add("c: |\n  a\n  b\n", "a\nb\n", 1, 4)
+	f.Add("c: \"a\\tb\"\n", "a\tb", 1, 4)
+	f.Add("c: 'x''y'\n", "x'y", 1, 4)
+	f.Add("c: a\n  b\n", "a b", 1, 4)
+	f.Fuzz(func(t *testing.T, text, value string, line, col int) {
+		m := New(value, Pos{line, col}, false, false, []byte(text))
+		l, c := 1, 0
+		for _, r := range value + " " {
+			p := m.Pos(l, c)
+			if m.Exact() && (p.Line < 1 || p.Col < 1) {
+				t.Fatalf("exact position %v out of range", p)
+			}
+			if r == '\n' {
+				l, c = l+1, 0
+			} else {
+				c++
+			}
+		}
+	})
+}
