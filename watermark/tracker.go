@@ -348,7 +348,15 @@ func (t *Tracker) recompute() {
 		}
 		return
 	}
-	// Every unfinished source is idle.
+	// Every unfinished source is idle. A finished source is at Max and
+	// still counts, as a finished channel does in Flink's valve: the idle
+	// ones no longer hold it back, so the combined watermark is Max and
+	// whatever the finished sources left buffered is released. (Without a
+	// finished source, the AllIdle policy decides.)
+	if t.finished > 0 {
+		t.combined = Max
+		return
+	}
 	if t.allIdle == AllIdleAdvance {
 		for i := range t.srcs {
 			s := &t.srcs[i]
@@ -395,12 +403,12 @@ func (t *Tracker) setLeaf(id SourceID, v Watermark) {
 	i := t.size + int(id)
 	tree[i] = v
 	for i > 1 {
+		v = min(v, tree[i^1]) // the new value of the parent
 		i >>= 1
-		m := min(tree[2*i], tree[2*i+1])
-		if tree[i] == m {
+		if tree[i] == v {
 			return
 		}
-		tree[i] = m
+		tree[i] = v
 	}
 }
 

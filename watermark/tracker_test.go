@@ -162,6 +162,27 @@ func TestTracker_Tick_AllIdle(t *testing.T) {
 	}
 }
 
+// A finished source is at Max: once every unfinished source is idle, the
+// finished ones decide, so what they left buffered is released (the
+// fan-in must not stall behind an idle input).
+func TestTracker_Tick_IdleWithFinishedIsMax(t *testing.T) {
+	for _, policy := range []AllIdle{AllIdleHold, AllIdleAdvance} {
+		tr, clk := newTestTracker(0, time.Second, WithAllIdle(policy))
+		quiet, busy := tr.Source("quiet"), tr.Source("busy")
+		tr.UpdateID(quiet, 10)
+		tr.UpdateID(busy, 500)
+		tr.Finish(busy)
+		if got := tr.Combined(); got != 10 {
+			t.Fatalf("Combined = %#v while quiet is active, want 10", got)
+		}
+		tr.Tick()
+		clk.Advance(time.Second)
+		if got := tr.Tick(); got != Max {
+			t.Errorf("policy %v: Combined = %#v with quiet idle and busy finished, want Max", policy, got)
+		}
+	}
+}
+
 func TestTracker_Finish_AllFinishedIsMax(t *testing.T) {
 	tr, _ := newTestTracker(0, 0)
 	a, b := tr.Source("a"), tr.Source("b")
@@ -328,8 +349,9 @@ func TestTracker_Update_MatchesReference(t *testing.T) {
 					wm[i] = Max
 				}
 			}
-			// Reference: min over active, else (all idle) policy, else Max.
-			cand, active, unfinished := Max, false, false
+			// Reference: min over active, else (all unfinished idle) Max
+			// if any finished, else the policy; Max once all finished.
+			cand, active, unfinished, finished := Max, false, false, false
 			for j := range n {
 				if state[j] == Active {
 					active = true
@@ -337,6 +359,8 @@ func TestTracker_Update_MatchesReference(t *testing.T) {
 				}
 				if state[j] != Finished {
 					unfinished = true
+				} else {
+					finished = true
 				}
 			}
 			switch {
@@ -344,6 +368,8 @@ func TestTracker_Update_MatchesReference(t *testing.T) {
 				want = Max
 			case active:
 				want = max(want, cand)
+			case finished:
+				want = Max
 			case policy == AllIdleAdvance:
 				for j := range n {
 					if state[j] == Idle {
