@@ -147,8 +147,18 @@ func (s *fileSource) readOne(ctx context.Context, out Emitter, r io.Reader, name
 		batch, slab, acks = nil, nil, nil
 		return err
 	}
+	var flushErr error
+	if r == s.env.Stdin {
+		// A pipe may go quiet for a long time: hand over a partial batch
+		// before every read that may block, so records never wait for
+		// records that have not been written yet.
+		lr.beforeRead = func() { flushErr = flush() }
+	}
 	for {
 		line, lineNo, err := lr.next()
+		if flushErr != nil {
+			return flushErr
+		}
 		if errors.Is(err, errLineTooLong) {
 			if rerr := out.Reject(ctx, line, fmt.Sprintf("%s:%d", name, lineNo), fmt.Errorf("line longer than max_line_bytes (%d)", s.maxLine)); rerr != nil {
 				return rerr
@@ -237,6 +247,8 @@ type lineReader struct {
 	eof        bool
 	line       int64
 	skipping   bool // inside an over-long line, discarding until newline
+	// beforeRead, if set, runs before each read from r.
+	beforeRead func()
 }
 
 // next returns the next line without its newline (and without a trailing
@@ -285,6 +297,9 @@ func (l *lineReader) next() ([]byte, int64, error) {
 			nb := make([]byte, rest, max(l.chunk, 2*rest, 1))
 			copy(nb, l.buf[l.pos:])
 			l.buf, l.pos, l.scan = nb, 0, rest
+		}
+		if l.beforeRead != nil {
+			l.beforeRead()
 		}
 		n, err := l.r.Read(l.buf[len(l.buf):cap(l.buf)])
 		l.buf = l.buf[:len(l.buf)+n]

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 	"unsafe"
 
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
@@ -813,5 +814,43 @@ func BenchmarkFileSource_Read(b *testing.B) {
 			}
 			b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 		})
+	}
+}
+
+// chanEmitter hands each emitted batch to a channel.
+type chanEmitter struct{ ch chan []*record.Record }
+
+func (e chanEmitter) Emit(_ context.Context, b []*record.Record) error { e.ch <- b; return nil }
+func (e chanEmitter) Reject(context.Context, []byte, string, error) error {
+	return nil
+}
+
+// TestFileSource_Read_PipeFlushesBeforeBlocking: on a pipe that goes quiet,
+// the lines already read are emitted without waiting for a full batch.
+func TestFileSource_Read_PipeFlushesBeforeBlocking(t *testing.T) {
+	pr, pw := io.Pipe()
+	src := buildFileSource(t, FileSourceConfig{Path: "-"}, Env{Stdin: pr, BatchSize: 1024}, 1<<20)
+	em := chanEmitter{ch: make(chan []*record.Record, 4)}
+	done := make(chan error, 1)
+	go func() { done <- src.Read(context.Background(), em) }()
+	fmt.Fprint(pw, "{\"a\":1}\n{\"a\":2}\n")
+	select {
+	case b := <-em.ch:
+		got := 0
+		for _, r := range b {
+			if len(r.Payload) > 0 {
+				got++
+			}
+		}
+		for got < 2 {
+			b = <-em.ch
+			got += len(b)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("lines read from a quiet pipe were not emitted")
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -222,7 +223,8 @@ edges: [{from: merge, to: write}]
 		t.Fatal(err)
 	}
 	pr, pw := io.Pipe()
-	r, err := NewRunner(p, RunOptions{Stdin: pr})
+	var dl bytes.Buffer
+	r, err := NewRunner(p, RunOptions{Stdin: pr, DeadLetterOut: &dl})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +252,7 @@ edges: [{from: merge, to: write}]
 	pw.Close()
 	sum := <-done
 	if sum.Delivered != 501 || !sum.Balanced() {
-		t.Fatalf("summary %s", sum)
+		t.Fatalf("summary %s, dead letters: %s", sum, dl.String())
 	}
 	if !idle {
 		t.Log("note: quiet source was not reported idle by the pipeline tracker")
