@@ -326,14 +326,20 @@ func (d *decoder) fastRecord(r *Record, kvs []KV) ([]KV, bool) {
 			}
 			v := q + 4
 			q = v + int(l)
-			kv := KV{}
+			// Extend and fill in place: appending a KV value would copy it
+			// with a bulk write barrier while the GC is marking.
+			if len(kvs) == cap(kvs) {
+				kvs = slices.Grow(kvs, 1)
+			}
+			kvs = kvs[:len(kvs)+1]
+			kv := &kvs[len(kvs)-1]
+			kv.Key, kv.Value = nil, nil
 			if k != v-4 {
 				kv.Key = b[k : v-4 : v-4]
 			}
 			if v != q {
 				kv.Value = b[v:q:q]
 			}
-			kvs = append(kvs, kv)
 		}
 		md = kvs[first:len(kvs):len(kvs)]
 	}

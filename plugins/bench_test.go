@@ -6,7 +6,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -65,6 +64,45 @@ func BenchmarkProcess(b *testing.B) {
 	}
 }
 
+// BenchmarkGuestCall measures only the conveyor_process call on a batch
+// already in guest memory: the guest's share of BenchmarkProcess. Host
+// overhead is BenchmarkProcess minus this.
+func BenchmarkGuestCall(b *testing.B) {
+	for _, g := range []string{"passthrough", "noop"} {
+		for _, limit := range []struct {
+			name    string
+			timeout time.Duration
+		}{{"timeout", 0}, {"no-timeout", -1}} {
+			b.Run(g+"/"+limit.name, func(b *testing.B) {
+				p, _ := loadGuest(b, g, Options{Instances: 1, Limits: Limits{BatchTimeout: limit.timeout}})
+				ctx := context.Background()
+				in := benchBatch(256)
+				inst, err := p.pool.acquire(ctx)
+				if err != nil || inst == nil {
+					b.Fatal("no instance", err)
+				}
+				defer p.pool.release(inst)
+				size := abi.InputBatchSize(in)
+				ptr, err := inst.allocate(ctx, size)
+				if err != nil {
+					b.Fatal(err)
+				}
+				abi.AppendInputBatch(inst.rt.Memory()[ptr:ptr], in)
+				cpu0 := cpuTime()
+				for b.Loop() {
+					inst.stack[0], inst.stack[1] = uint64(ptr), uint64(size)
+					if err := inst.proc.Call(ctx, inst.stack); err != nil {
+						b.Fatal(err)
+					}
+				}
+				records := float64(b.N * len(in))
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/records, "ns/record")
+				b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/records, "cpu-ns/record")
+			})
+		}
+	}
+}
+
 // BenchmarkLoad measures plugin start with compiled code in the on-disk
 // cache: runtime, compile (from cache), instantiate, _initialize, init.
 func BenchmarkLoad(b *testing.B) {
@@ -116,15 +154,6 @@ func BenchmarkInstance(b *testing.B) {
 			}
 		})
 	}
-}
-
-// cpuTime returns the user+system CPU time of the process so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // rssKiB reads the process's resident set size (Linux only).

@@ -171,8 +171,7 @@ func (in *instance) process(ctx context.Context, recs []abi.Record, out []abi.Ou
 				optr, uint64(optr)+uint64(olen), len(in.rt.Memory())),
 			err: errors.New("output frame outside guest memory")}
 	}
-	frame := make([]byte, len(src))
-	copy(frame, src)
+	frame := append([]byte(nil), src...) // no zeroing before the copy
 	res, err := abi.DecodeOutputBatch(frame, len(recs), out)
 	if err != nil {
 		return out, &fault{kind: FaultInvalidOutput, msg: "invalid output frame: " + err.Error(), err: err}
