@@ -198,7 +198,11 @@ func (g *Generator) Observe(eventTime int64) Observation {
 			return Observation{Time: NoEventTime, Verdict: DeadLetter}
 		}
 	} else if g.maxFuture > 0 {
-		limit := g.clock.Now().UnixNano() + g.maxFuture
+		now := g.clock.Now().UnixNano()
+		limit := now + g.maxFuture
+		if limit < now {
+			limit = int64(Max) // overflow: no limit
+		}
 		if eventTime > limit {
 			if g.future == FutureDeadLetter {
 				return Observation{Time: NoEventTime, Verdict: DeadLetter}

@@ -57,6 +57,8 @@ func TestGenerator_Observe_Policies(t *testing.T) {
 			Observation{now.Add(time.Minute).UnixNano(), Clamped}, Watermark(now.Add(time.Minute).UnixNano() - 1)},
 		{"future dead-letter", GeneratorConfig{MaxFuture: time.Minute, Future: FutureDeadLetter}, now.Add(time.Hour).UnixNano(),
 			Observation{NoEventTime, DeadLetter}, Min},
+		{"huge guard does not overflow", GeneratorConfig{MaxFuture: time.Duration(1<<63 - 1)}, now.Add(time.Hour).UnixNano(),
+			Observation{now.Add(time.Hour).UnixNano(), Accepted}, Watermark(now.Add(time.Hour).UnixNano() - 1)},
 		{"no guard", GeneratorConfig{}, now.Add(time.Hour).UnixNano(),
 			Observation{now.Add(time.Hour).UnixNano(), Accepted}, Watermark(now.Add(time.Hour).UnixNano() - 1)},
 	}

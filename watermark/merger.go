@@ -220,6 +220,11 @@ type headKey struct {
 // inputs continue. An input's buffer being full never stalls the merge for
 // good: see RATIONALE.md.
 //
+// With every strategy, when MergerConfig.EventTime is set, Push runs the
+// input's generator and sends items behind Watermark() - AllowedLateness to
+// OnLate; only EventTime also holds items back until the watermark passes
+// them.
+//
 // Idle detection needs [Merger.Tick] to be called periodically.
 // [Merger.Close] marks the end of an input; once every input is closed,
 // Drain returns everything that is left, in order.
@@ -435,7 +440,10 @@ func (m *Merger[T]) Advance(in InputID, wm Watermark) {
 
 // Close marks the end of input in: its watermark becomes Max and it no
 // longer holds the merge back. Its buffered items are still emitted. Once
-// every input is closed, Drain returns all remaining items.
+// every input is closed, Drain returns all remaining items. Once every input
+// still open is idle, a closed input's Max decides the watermark (see
+// [Tracker.Finish]): everything buffered is released, and later items of
+// the idle inputs are late.
 func (m *Merger[T]) Close(in InputID) {
 	inp := &m.inputs[in]
 	if inp.closed {

@@ -268,7 +268,9 @@ func (t *Tracker) rejoin(id SourceID) {
 
 // Finish marks the end of source id's input: its watermark becomes Max and
 // it no longer holds the combined watermark back. Once every source has
-// finished, Combined returns Max.
+// finished, Combined returns Max. A finished source still counts at Max:
+// when every unfinished source is idle and one has finished, Combined is Max
+// too (as in Flink's valve), whatever the AllIdle policy.
 func (t *Tracker) Finish(id SourceID) {
 	s := &t.srcs[id]
 	if s.state == Finished {
