@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
 	"github.com/conveyor-etl/conveyor-wasm/engine/internal/decode"
 	"github.com/conveyor-etl/conveyor-wasm/watermark"
+	"go.yaml.in/yaml/v3"
 )
 
 // AllSources is the special edge origin that stands for every source.
@@ -174,21 +176,9 @@ func compile(p *Pipeline) (*plan, error) {
 			sv.wasm = defaultWasmConfig()
 			d.Decode(s.Config, sv.wasm)
 		} else if spec, ok := connectors.Lookup(connectors.KindSink, s.Type); ok {
-			sv.spec, sv.cfg = spec, spec.NewConfig()
-			d.Decode(s.Config, sv.cfg)
-			if spec.Check != nil {
-				if err := spec.Check(sv.cfg); err != nil {
-					errs.at(p.pos(s.At), "service %q: %v", name, err)
-				}
-			}
+			sv.spec, sv.cfg = spec, decodeConnector(d, &errs, spec, s.Config, p.pos(s.At), "service "+strconv.Quote(name))
 		} else if spec, ok := connectors.Lookup(connectors.KindLookup, s.Type); ok {
-			sv.spec, sv.cfg, sv.lookup = spec, spec.NewConfig(), true
-			d.Decode(s.Config, sv.cfg)
-			if spec.Check != nil {
-				if err := spec.Check(sv.cfg); err != nil {
-					errs.at(p.pos(s.At), "service %q: %v", name, err)
-				}
-			}
+			sv.spec, sv.cfg, sv.lookup = spec, decodeConnector(d, &errs, spec, s.Config, p.pos(s.At), "service "+strconv.Quote(name)), true
 		} else {
 			errs.at(p.pos(s.At), "service %q: unknown type %q (sinks: %s; lookups: %s; plugins: wasm)", name, s.Type,
 				strings.Join(connectors.Types(connectors.KindSink), ", "), strings.Join(connectors.Types(connectors.KindLookup), ", "))
@@ -217,13 +207,7 @@ func compile(p *Pipeline) (*plan, error) {
 		}
 		n := &node{id: s.Name, kind: nodeSource, at: p.pos(s.At), source: s, unmatched: p.Settings.Unmatched, lateRoute: -1}
 		if spec, ok := connectors.Lookup(connectors.KindSource, s.Type); ok {
-			n.sourceSpec, n.sourceCfg = spec, spec.NewConfig()
-			d.Decode(s.Config, n.sourceCfg)
-			if spec.Check != nil {
-				if err := spec.Check(n.sourceCfg); err != nil {
-					errs.at(p.pos(s.At), "source %q: %v", s.Name, err)
-				}
-			}
+			n.sourceSpec, n.sourceCfg = spec, decodeConnector(d, &errs, spec, s.Config, p.pos(s.At), "source "+strconv.Quote(s.Name))
 		} else {
 			errs.at(p.pos(s.At), "source %q: unknown type %q (known: %s)", s.Name, s.Type, strings.Join(connectors.Types(connectors.KindSource), ", "))
 		}
@@ -394,6 +378,19 @@ func needLookupService(pl *plan, errs *errList, n *node) *service {
 		return nil
 	}
 	return sv
+}
+
+// decodeConnector decodes a connector's own keys into a fresh config of its
+// spec (strictly, with positions) and runs the spec's checks.
+func decodeConnector(d *decode.Decoder, errs *errList, spec connectors.Spec, n *yaml.Node, at Position, what string) any {
+	cfg := spec.NewConfig()
+	d.Decode(n, cfg)
+	if spec.Check != nil {
+		if err := spec.Check(cfg); err != nil {
+			errs.at(at, "%s: %v", what, err)
+		}
+	}
+	return cfg
 }
 
 func checkUnmatched(errs *errList, at Position, u UnmatchedPolicy) {

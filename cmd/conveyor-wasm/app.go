@@ -142,11 +142,18 @@ func versionCommand() *cli.Command {
 	}
 }
 
-func pipelineArg(c *cli.Context) (string, error) {
+// loadArg loads the pipeline named by the command's one argument: a usage
+// error exits 2, a broken pipeline 1.
+func loadArg(c *cli.Context) (*engine.Pipeline, string, error) {
 	if c.NArg() != 1 {
-		return "", &exitError{code: 2, err: fmt.Errorf("usage: conveyor-wasm %s PIPELINE", c.Command.Name)}
+		return nil, "", &exitError{code: 2, err: fmt.Errorf("usage: conveyor-wasm %s PIPELINE", c.Command.Name)}
 	}
-	return c.Args().First(), nil
+	path := c.Args().First()
+	p, err := engine.Load(path)
+	if err != nil {
+		return nil, path, &exitError{code: 1, err: err}
+	}
+	return p, path, nil
 }
 
 func validateCommand() *cli.Command {
@@ -155,13 +162,9 @@ func validateCommand() *cli.Command {
 		Usage:     "check a pipeline file and report every problem with its position",
 		ArgsUsage: "PIPELINE",
 		Action: func(c *cli.Context) error {
-			path, err := pipelineArg(c)
+			p, path, err := loadArg(c)
 			if err != nil {
 				return err
-			}
-			p, err := engine.Load(path)
-			if err != nil {
-				return &exitError{code: 1, err: err}
 			}
 			fmt.Fprintf(c.App.Writer, "%s: ok (%d sources, %d stages, %d edges)\n", path, len(p.Sources), len(p.Stages), len(p.Edges))
 			return nil
@@ -178,13 +181,9 @@ func graphCommand() *cli.Command {
 			&cli.StringFlag{Name: "format", Value: "dot", Usage: "dot or mermaid"},
 		},
 		Action: func(c *cli.Context) error {
-			path, err := pipelineArg(c)
+			p, _, err := loadArg(c)
 			if err != nil {
 				return err
-			}
-			p, err := engine.Load(path)
-			if err != nil {
-				return &exitError{code: 1, err: err}
 			}
 			if err := p.WriteGraph(c.App.Writer, engine.GraphFormat(c.String("format"))); err != nil {
 				return &exitError{code: 2, err: err}
@@ -205,15 +204,11 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "plugin-cache", Usage: "directory for compiled Wasm modules (default: the user cache dir)"},
 		},
 		Action: func(c *cli.Context) error {
-			path, err := pipelineArg(c)
+			p, _, err := loadArg(c)
 			if err != nil {
 				return err
 			}
 			env := envOf(c)
-			p, err := engine.Load(path)
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
 			r, err := engine.NewRunner(p, engine.RunOptions{
 				Logger:         env.log,
 				Stdin:          env.stdin,
