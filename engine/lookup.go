@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 	"weak"
 
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
@@ -110,7 +111,7 @@ func checkPath(path string) error {
 	if path == "" {
 		return errors.New("empty field path")
 	}
-	if slices.Contains(strings.Split(path, "."), "") {
+	if slices.Contains(strings.Split(path, "."), "") || !utf8.ValidString(path) {
 		return fmt.Errorf("bad field path %q", path)
 	}
 	return nil

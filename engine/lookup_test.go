@@ -146,7 +146,7 @@ func TestLookupStage_Process_FailStopsTheRun(t *testing.T) {
 	if !errors.Is(err, ErrLookupMiss) {
 		t.Fatalf("err = %v, want ErrLookupMiss", err)
 	}
-	if !strings.Contains(err.Error(), `stage "enrich"`) || !strings.Contains(err.Error(), `id="c9"`) || !strings.Contains(err.Error(), "in.jsonl:2") {
+	if !strings.Contains(err.Error(), `stage "enrich"`) || !strings.Contains(err.Error(), `id="c9"`) || !strings.Contains(err.Error(), "orders#2") {
 		t.Errorf("err = %v: want the stage, the key and the record's origin", err)
 	}
 	reasons, payloads := deadLetters(t, dl)
@@ -442,30 +442,30 @@ func TestCheckLookup_Errors(t *testing.T) {
 		want           []string
 	}{
 		{"unknown service", "lookup_service: customers", "lookup_service: customerz",
-			[]string{`p.yaml:12:5: stage "enrich": unknown lookup service "customerz"`}},
+			[]string{`p.yaml:14:5: stage "enrich": unknown lookup service "customerz"`}},
 		{"not a lookup service", "lookup_service: customers", "lookup_service: out",
-			[]string{`p.yaml:12:5: stage "enrich": service "out" is of type file; a lookup stage needs a lookup service (static)`}},
+			[]string{`p.yaml:14:5: stage "enrich": service "out" is of type file; a lookup stage needs a lookup service (static)`}},
 		{"missing key_mappings", "      key_mappings: [{record_field: customer_id, lookup_field: id}]\n", "",
-			[]string{`p.yaml:15:7: missing required key "key_mappings"`}},
+			[]string{`p.yaml:17:7: missing required key "key_mappings"`}},
 		{"empty key_mappings", "[{record_field: customer_id, lookup_field: id}]", "[]",
-			[]string{`p.yaml:15:7: stage "enrich": lookup needs at least one key_mappings entry`}},
+			[]string{`p.yaml:17:7: stage "enrich": lookup needs at least one key_mappings entry`}},
 		{"bad paths", "[{record_field: customer_id, lookup_field: id}]", "[{record_field: a..b, lookup_field: ''}]",
-			[]string{`p.yaml:15:7: stage "enrich": key_mappings[0].record_field: bad field path "a..b"`,
-				`p.yaml:15:7: stage "enrich": key_mappings[0].lookup_field: empty field path`}},
+			[]string{`p.yaml:17:7: stage "enrich": key_mappings[0].record_field: bad field path "a..b"`,
+				`p.yaml:17:7: stage "enrich": key_mappings[0].lookup_field: empty field path`}},
 		{"field mapped twice", "[{record_field: customer_id, lookup_field: id}]", "[{record_field: a, lookup_field: id}, {record_field: b, lookup_field: id}]",
-			[]string{`p.yaml:15:7: stage "enrich": key_mappings[1]: lookup_field "id" is mapped twice`}},
+			[]string{`p.yaml:17:7: stage "enrich": key_mappings[1]: lookup_field "id" is mapped twice`}},
 		{"empty result_field", "result_field: customer", "result_field: ''",
-			[]string{`p.yaml:15:7: stage "enrich": lookup needs a result_field`}},
+			[]string{`p.yaml:17:7: stage "enrich": lookup needs a result_field`}},
 		{"bad strategy", "miss_strategy: drop", "miss_strategy: ignore",
-			[]string{`p.yaml:15:7: stage "enrich": unknown miss_strategy "ignore" (want skip, drop, dead_letter, default or fail)`}},
+			[]string{`p.yaml:17:7: stage "enrich": unknown miss_strategy "ignore" (want skip, drop, dead_letter, default or fail)`}},
 		{"default without a value", "miss_strategy: drop", "miss_strategy: default",
-			[]string{`p.yaml:15:7: stage "enrich": miss_strategy default needs a default value`}},
+			[]string{`p.yaml:17:7: stage "enrich": miss_strategy default needs a default value`}},
 		{"default with another strategy", "miss_strategy: drop", "miss_strategy: drop\n      default: {x: 1}",
-			[]string{`p.yaml:20:16: stage "enrich": default is only for miss_strategy default (miss_strategy is drop)`}},
+			[]string{`p.yaml:21:16: stage "enrich": default is only for miss_strategy default (miss_strategy is drop)`}},
 		{"default not JSON", "miss_strategy: drop", "miss_strategy: default\n      default: {1: one}",
-			[]string{`p.yaml:20:16: stage "enrich": default: cannot be JSON`}},
+			[]string{`p.yaml:21:16: stage "enrich": default: cannot be JSON`}},
 		{"field not indexed", "      - {id: 42, name: Num}", "      - {id: 42, name: Num}\n    index: [name]",
-			[]string{`p.yaml:15:7: stage "enrich": key_mappings[0]: service "customers" cannot look up by "id" (it can by: name)`}},
+			[]string{`p.yaml:18:7: stage "enrich": key_mappings[0]: service "customers" cannot look up by "id" (it can by: name)`}},
 		{"static without a table", customerRows, "    index: [id]",
 			[]string{`p.yaml:7:5: service "customers": static lookup: set exactly one of path and rows`}},
 		{"static with both", customerRows, customerRows + "\n    path: x.jsonl",
