@@ -161,7 +161,11 @@ func compile(p *Pipeline) (*plan, error) {
 	}
 	checkUnmatched(&errs, p.pos(p.Settings.At), p.Settings.Unmatched)
 
-	env, err := conditions.NewEnv()
+	var envOpts []conditions.EnvOption
+	if p.text != nil {
+		envOpts = append(envOpts, conditions.WithSourceFile(p.File, p.text))
+	}
+	env, err := conditions.NewEnv(envOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("cel environment: %w", err)
 	}
@@ -454,9 +458,9 @@ func checkStage(p *Pipeline, pl *plan, errs *errList, n *node) {
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
-			vp, err := pl.env.CompileValue(s.Set[k], conditions.Source{File: p.File})
+			vp, err := s.Set[k].compile(pl.env, p.File)
 			if err != nil {
-				errs.add(fmt.Errorf("%s: stage %q: set %q: %w", n.at, s.ID, k, err))
+				errs.add(err)
 				continue
 			}
 			n.metaSet = append(n.metaSet, metaSetter{key: k, val: vp})

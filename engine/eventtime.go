@@ -43,7 +43,7 @@ func newEventTimeExtractor(env *conditions.Env, file string, c *EventTimeConfig)
 		return nil, fmt.Errorf("unknown missing policy %q (want dead_letter, drop or use_processing_time)", c.Missing)
 	}
 	switch {
-	case c.Field != "" && c.Expression != "":
+	case c.Field != "" && c.Expression != nil:
 		return nil, errors.New("set field or expression, not both")
 	case c.Field != "":
 		x.path = strings.Split(c.Field, ".")
@@ -56,11 +56,11 @@ func newEventTimeExtractor(env *conditions.Env, file string, c *EventTimeConfig)
 			return nil, fmt.Errorf("unknown unit %q (want s, ms, us, ns or rfc3339)", c.Unit)
 		}
 		x.scale = sc
-	case c.Expression != "":
+	case c.Expression != nil:
 		if c.Unit != "" {
 			return nil, errors.New("unit applies to field, not expression")
 		}
-		vp, err := env.CompileValue(c.Expression, conditions.Source{File: file})
+		vp, err := c.Expression.compile(env, file)
 		if err != nil {
 			return nil, err
 		}

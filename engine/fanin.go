@@ -139,7 +139,14 @@ func (f *fanInRT) run(ctx context.Context, w *worker) {
 		out = f.m.Drain(out[:0])
 		late, rejected, dropped := f.late, f.rejected, f.dropped
 		f.late, f.rejected, f.dropped = nil, nil, nil
-		wm := int64(f.m.Watermark())
+		// Release waits for the allowed lateness, so what is still buffered
+		// may be up to that far behind the merge watermark: forward only
+		// what is safe.
+		mwm := int64(f.m.Watermark())
+		wm := mwm
+		if wm != wmMin && wm != wmMax {
+			wm -= lateness
+		}
 		done := f.open == 0 && f.m.Len() == 0
 		f.mu.Unlock()
 		f.space.Broadcast()
@@ -153,7 +160,7 @@ func (f *fanInRT) run(ctx context.Context, w *worker) {
 			end(rec, record.Dropped)
 		}
 		for _, rec := range late {
-			if w.handleLate(rec, policy, lateReason(f.st.n.id, rec.EventTime, wm, lateness)) {
+			if w.handleLate(rec, policy, lateReason(f.st.n.id, rec.EventTime, mwm, lateness)) {
 				out = append(out, rec)
 			}
 		}

@@ -41,7 +41,7 @@ func Parse(file string, data []byte) (*Pipeline, error) {
 	d := &decode.Decoder{File: file}
 	p := &Pipeline{}
 	d.Decode(root, p)
-	p.File = file
+	p.File, p.text = file, data
 	if err := d.Err(); err != nil {
 		return nil, err
 	}

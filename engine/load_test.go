@@ -165,3 +165,31 @@ func unwrapAll(err error) error {
 		err = u.Unwrap()
 	}
 }
+
+func TestLoad_CELPositions(t *testing.T) {
+	src := `id: p
+sources: [{name: in, type: generate, count: 1}]
+services: {out: {type: discard}}
+stages:
+  - id: tag
+    type: metadata
+    set:
+      region: record.payload.geo +
+  - id: f
+    type: filter
+    condition: |
+      record.key == "a" &&
+        record.paylaod.x
+  - {id: s, type: sink, service_name: out}
+edges: [{from: in, to: tag}, {from: tag, to: f}, {from: f, to: s}]
+`
+	_, err := Load(writeFile(t, t.TempDir(), "p.yaml", src))
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	for _, want := range []string{"p.yaml:13:9: undeclared reference to 'record.paylaod", "p.yaml:8:"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}

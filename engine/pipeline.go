@@ -28,6 +28,8 @@ type Pipeline struct {
 
 	// File is the path the pipeline was read from ("" when built in Go).
 	File string `yaml:"-"`
+	// text is the file's contents, for exact positions in CEL errors.
+	text []byte
 
 	plan *plan
 }
@@ -107,7 +109,7 @@ type EventTimeConfig struct {
 	// Unit of a numeric field: s, ms, us, ns; or rfc3339 for strings.
 	Unit string `yaml:"unit" doc:"s, ms, us or ns for numbers; rfc3339 for strings"`
 	// Expression is a CEL expression producing a timestamp (or seconds).
-	Expression string `yaml:"expression" doc:"CEL expression yielding a timestamp, instead of field"`
+	Expression *Expr `yaml:"expression" doc:"CEL expression yielding a timestamp (or Unix seconds, or an RFC 3339 string), instead of field"`
 	// Missing is the policy for records without an event time.
 	Missing string `yaml:"missing" doc:"records without event time: dead_letter (default), drop, or use_processing_time"`
 }
@@ -144,11 +146,11 @@ type Stage struct {
 	// Condition of a filter stage.
 	Condition *Condition `yaml:"condition" doc:"filter: records for which this holds go on, the others are filtered out"`
 	// Set and Remove of a metadata stage.
-	Set    map[string]string `yaml:"set" doc:"metadata: key -> CEL expression whose value (as a string) is stored"`
-	Remove []string          `yaml:"remove" doc:"metadata: keys to remove"`
-	FanOut *FanOutConfig     `yaml:"fan_out" doc:"fan_out: the sinks (stages) to copy records to"`
-	FanIn  *FanInConfig      `yaml:"fan_in" doc:"fan_in: the inputs and how to merge them"`
-	Lookup *LookupConfig     `yaml:"lookup" doc:"lookup: how to enrich records"`
+	Set    map[string]*Expr `yaml:"set" doc:"metadata: key -> CEL expression whose value (as a string) is stored"`
+	Remove []string         `yaml:"remove" doc:"metadata: keys to remove"`
+	FanOut *FanOutConfig    `yaml:"fan_out" doc:"fan_out: the sinks (stages) to copy records to"`
+	FanIn  *FanInConfig     `yaml:"fan_in" doc:"fan_in: the inputs and how to merge them"`
+	Lookup *LookupConfig    `yaml:"lookup" doc:"lookup: how to enrich records"`
 	// Replicas runs the stage as this many parallel workers.
 	Replicas    int                `yaml:"replicas" doc:"parallel workers for this stage (default 1)"`
 	LoadBalance *LoadBalanceConfig `yaml:"load_balance" doc:"how records are spread over replicas"`
@@ -294,6 +296,44 @@ func (c *Condition) DecodeNode(file string, n *yaml.Node) error {
 		c.Expr = n.Value
 	}
 	return nil
+}
+
+// Expr is a CEL value expression in a pipeline (metadata values, event
+// times). In a file it keeps its position for error messages; in Go, build
+// one with Expression.
+type Expr struct {
+	// Src is the CEL source.
+	Src  string
+	file string
+	node *yaml.Node
+}
+
+// DocType names the type in generated docs.
+func (*Expr) DocType() string { return "CEL expression" }
+
+// DocType names the type in generated docs.
+func (*Condition) DocType() string {
+	return "condition (CEL string or and/or/not/metadata_equals/metadata_exists/payload)"
+}
+
+// Expression returns a CEL value expression.
+func Expression(src string) *Expr { return &Expr{Src: src} }
+
+// DecodeNode keeps the node for positions.
+func (e *Expr) DecodeNode(file string, n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return &decode.Error{Pos: decode.At(file, n), Msg: "expected a CEL expression (a string)"}
+	}
+	e.Src, e.file, e.node = n.Value, file, n
+	return nil
+}
+
+func (e *Expr) compile(env *conditions.Env, file string) (*conditions.ValueProgram, error) {
+	src := conditions.Source{File: file}
+	if e.node != nil {
+		src = conditions.NodeSource(e.file, e.node)
+	}
+	return env.CompileValue(e.Src, src)
 }
 
 // String returns the condition's source text.

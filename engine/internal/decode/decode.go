@@ -427,7 +427,18 @@ func Fields(cfg any) []FieldDoc {
 	return out
 }
 
+// DocTyper names a self-decoding type in generated docs.
+type DocTyper interface{ DocType() string }
+
+var docTyperType = reflect.TypeOf((*DocTyper)(nil)).Elem()
+
 func typeName(t reflect.Type) string {
+	if t.Implements(docTyperType) {
+		return reflect.Zero(t).Interface().(DocTyper).DocType()
+	}
+	if reflect.PointerTo(t).Implements(docTyperType) {
+		return reflect.New(t).Interface().(DocTyper).DocType()
+	}
 	switch {
 	case t == durationType:
 		return "duration"

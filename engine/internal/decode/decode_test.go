@@ -178,3 +178,18 @@ func TestDecoder_Decode_Unmarshaler(t *testing.T) {
 		t.Fatalf("got %+v, err %v", o, d.Err())
 	}
 }
+
+type documented struct{}
+
+func (*documented) DocType() string { return "special" }
+
+func TestFields_DocType(t *testing.T) {
+	var cfg struct {
+		A *documented            `yaml:"a"`
+		B map[string]*documented `yaml:"b"`
+	}
+	fs := Fields(&cfg)
+	if fs[0].Type != "special" || fs[1].Type != "map of special" {
+		t.Fatalf("types: %+v", fs)
+	}
+}
