@@ -153,13 +153,16 @@ func newEventClock(s Settings) *eventClock {
 }
 
 // isLate reports whether event time t is behind the combined watermark by
-// more than the allowed lateness.
+// more than the allowed lateness. At Max (every other source finished or
+// idle) the combined watermark says nothing about a source still reading,
+// so nothing is late at the source then; a fan-in downstream still judges
+// its records against its own inputs.
 func (c *eventClock) isLate(t int64) bool {
 	cw := c.combined.Load()
-	if t == record.NoEventTime || cw == wmMin {
+	if t == record.NoEventTime || cw == wmMin || cw == wmMax {
 		return false
 	}
-	return cw == wmMax || t < cw-c.lateness
+	return t < cw-c.lateness
 }
 
 func (c *eventClock) update(id watermark.SourceID, wm watermark.Watermark) {
