@@ -9,7 +9,7 @@
 // never panics on malformed input; every rejection is a *FrameError.
 package abi
 
-import "fmt"
+import "strconv"
 
 // ABI version implemented by this package. A major bump breaks the wire
 // format and renames every versioned import and export; a minor bump only
@@ -61,7 +61,7 @@ func VersionMinor(v uint32) uint16 { return uint16(v) }
 
 // FormatVersion renders a packed version as "major.minor".
 func FormatVersion(v uint32) string {
-	return fmt.Sprintf("%d.%d", VersionMajor(v), VersionMinor(v))
+	return strconv.Itoa(int(VersionMajor(v))) + "." + strconv.Itoa(int(VersionMinor(v)))
 }
 
 // Compatible reports whether a guest reporting the packed version v can be
@@ -113,7 +113,7 @@ func (k OutputKind) String() string {
 	case KindError:
 		return "error"
 	}
-	return fmt.Sprintf("kind(%d)", uint8(k))
+	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // Output is one entry of an output batch. Input is the index of the input

@@ -1,7 +1,6 @@
 package abi
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 )
@@ -35,18 +34,18 @@ func DecodeConfig(src []byte) (map[string]string, error) {
 	d := decoder{src: src, frame: "config"}
 	if len(src) < ConfigHeaderSize {
 		d.fail(len(src), "truncated header: %d bytes, need %d", len(src), ConfigHeaderSize)
-		return nil, fmt.Errorf("decode config: %w", d.err)
+		return nil, &wrapError{prefix: "decode config", err: d.err}
 	}
 	if string(src[:4]) != ConfigMagic {
 		d.fail(0, "bad magic %q, want %q", src[:4], ConfigMagic)
-		return nil, fmt.Errorf("decode config: %w", d.err)
+		return nil, &wrapError{prefix: "decode config", err: d.err}
 	}
 	d.off = 4
 	major := d.u16("major")
 	minor := d.u16("minor")
 	if major != Major {
 		d.fail(4, "unsupported version %d.%d, want major %d", major, minor, Major)
-		return nil, fmt.Errorf("decode config: %w", d.err)
+		return nil, &wrapError{prefix: "decode config", err: d.err}
 	}
 	n := d.count("entry count", 8)
 	m := make(map[string]string, n)
@@ -67,7 +66,7 @@ func DecodeConfig(src []byte) (map[string]string, error) {
 	}
 	d.end()
 	if d.err != nil {
-		return nil, fmt.Errorf("decode config: %w", d.err)
+		return nil, &wrapError{prefix: "decode config", err: d.err}
 	}
 	return m, nil
 }

@@ -1,6 +1,6 @@
 package abi
 
-import "fmt"
+import "strconv"
 
 // FrameError reports a malformed frame: the byte offset where decoding
 // stopped and why. Decoders return it wrapped with %w; use errors.As.
@@ -16,5 +16,5 @@ type FrameError struct {
 
 // Error implements error.
 func (e *FrameError) Error() string {
-	return fmt.Sprintf("abi: %s frame: offset %d: %s", e.Frame, e.Offset, e.Reason)
+	return "abi: " + e.Frame + " frame: offset " + strconv.Itoa(e.Offset) + ": " + e.Reason
 }

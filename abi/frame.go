@@ -1,10 +1,6 @@
 package abi
 
-import (
-	"encoding/binary"
-	"fmt"
-	"slices"
-)
+import "slices"
 
 // Frame layout constants; see ABI.md.
 const (
@@ -32,7 +28,41 @@ const (
 	minOutputSize = 1 + 4
 )
 
-var le = binary.LittleEndian
+// le reads and appends little-endian integers. It is encoding/binary's
+// LittleEndian without the package, which would link reflect into every
+// Go guest.
+var le littleEndian
+
+type littleEndian struct{}
+
+func (littleEndian) Uint16(b []byte) uint16 {
+	_ = b[1]
+	return uint16(b[0]) | uint16(b[1])<<8
+}
+
+func (littleEndian) Uint32(b []byte) uint32 {
+	_ = b[3]
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+func (littleEndian) Uint64(b []byte) uint64 {
+	_ = b[7]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+func (littleEndian) AppendUint16(b []byte, v uint16) []byte {
+	return append(b, byte(v), byte(v>>8))
+}
+
+func (littleEndian) AppendUint32(b []byte, v uint32) []byte {
+	return append(b, byte(v), byte(v>>8), byte(v>>16), byte(v>>24))
+}
+
+func (littleEndian) AppendUint64(b []byte, v uint64) []byte {
+	return append(b, byte(v), byte(v>>8), byte(v>>16), byte(v>>24),
+		byte(v>>32), byte(v>>40), byte(v>>48), byte(v>>56))
+}
 
 // RecordSize returns the encoded size of r inside a batch frame.
 func RecordSize(r *Record) int {
@@ -143,7 +173,7 @@ type decoder struct {
 
 func (d *decoder) fail(off int, format string, args ...any) {
 	if d.err == nil {
-		d.err = &FrameError{Frame: d.frame, Offset: off, Reason: fmt.Sprintf(format, args...)}
+		d.err = &FrameError{Frame: d.frame, Offset: off, Reason: sprintf(format, args...)}
 	}
 }
 
@@ -435,7 +465,7 @@ func DecodeInputBatch(src []byte, dst []Record) ([]Record, error) {
 	d.end()
 	if d.err != nil {
 		clear(dst[base:])
-		return dst[:base], fmt.Errorf("decode input batch: %w", d.err)
+		return dst[:base], &wrapError{prefix: "decode input batch", err: d.err}
 	}
 	return dst, nil
 }
@@ -483,7 +513,7 @@ func DecodeOutputBatch(src []byte, inputs int, dst []Output) ([]Output, error) {
 	d.end()
 	if d.err != nil {
 		clear(dst[base:])
-		return dst[:base], fmt.Errorf("decode output batch: %w", d.err)
+		return dst[:base], &wrapError{prefix: "decode output batch", err: d.err}
 	}
 	return dst, nil
 }
