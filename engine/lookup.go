@@ -388,8 +388,9 @@ func (ls *lookupStage) process(ctx context.Context, w *worker, in, out []*record
 			val = ls.def
 		}
 		start := len(slab)
+		v, _ := rec.JSON() // parsed above: cached
 		var err error
-		slab, err = appendSet(slab, rec.Payload, ls.result, val)
+		slab, err = appendSet(slab, rec.Payload, v, ls.result, val)
 		if err != nil {
 			slab = slab[:start]
 			w.deadLetter(rec, fmt.Sprintf("lookup %q: result_field %q: %v", ls.id, strings.Join(ls.result, "."), err))
@@ -479,7 +480,7 @@ func (e *RoutingEngine) Lookup(ctx context.Context, p *Pipeline, stage string, r
 		}
 		val = ls.def
 	}
-	payload, err := appendSet(nil, r.Payload, ls.result, val)
+	payload, err := appendSet(nil, r.Payload, v, ls.result, val)
 	if err != nil {
 		return LookupResult{}, fmt.Errorf("lookup %q: result_field %q: %w", ls.id, strings.Join(ls.result, "."), err)
 	}
@@ -570,9 +571,26 @@ func (c *planLookups) close() {
 // a missing one is appended to its object, with the objects on the way
 // created. doc must be valid JSON (the stage parsed it already); the bytes
 // of doc outside the replaced or inserted member are kept as they are.
-func appendSet(dst, doc []byte, path []string, val []byte) ([]byte, error) {
-	a, b, missing, comma, err := locate(doc, 0, path, 0)
-	if err != nil {
+//
+// parsed, when not nil, is doc parsed: a new top-level member then goes
+// before the closing brace without scanning doc.
+func appendSet(dst, doc []byte, parsed *fastjson.Value, path []string, val []byte) ([]byte, error) {
+	var (
+		a, b, missing int
+		comma         bool
+		err           error
+	)
+	var o *fastjson.Object
+	if parsed != nil {
+		o, _ = parsed.Object()
+	}
+	if o != nil && o.Get(path[0]) == nil {
+		a = len(doc) - 1
+		for a > 0 && doc[a] != '}' {
+			a--
+		}
+		b, missing, comma = a, len(path), o.Len() > 0
+	} else if a, b, missing, comma, err = locate(doc, 0, path, 0); err != nil {
 		return dst, err
 	}
 	dst = append(dst, doc[:a]...)

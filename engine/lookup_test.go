@@ -277,7 +277,7 @@ func TestLookupStage_Process_ResultField(t *testing.T) {
 		name, field, in, out, reason string
 	}{
 		{"top level, added", "r", `{"a":1,"c":"x"}`, `{"a":1,"c":"x","r":{"id":"x","n":1}}`, ""},
-		{"top level, after the last member", "r", `{"c":"x" }`, `{"c":"x","r":{"id":"x","n":1} }`, ""},
+		{"top level, before the closing brace", "r", `{"c":"x" }`, `{"c":"x" ,"r":{"id":"x","n":1}}`, ""},
 		{"top level, replaced in place", "c", `{"c":"x", "z":2}`, `{"c":{"id":"x","n":1}, "z":2}`, ""},
 		{"nested, created", "enrich.customer", `{"c":"x"}`, `{"c":"x","enrich":{"customer":{"id":"x","n":1}}}`, ""},
 		{"nested, added to an object", "m.r", `{"c":"x","m":{"k":true}}`, `{"c":"x","m":{"k":true,"r":{"id":"x","n":1}}}`, ""},
@@ -605,7 +605,8 @@ func TestAppendSet(t *testing.T) {
 		{`{}`, `we"ird`, `2`, `{"we\"ird":2}`, ""},
 	}
 	for _, tt := range tests {
-		got, err := appendSet([]byte("prefix:"), []byte(tt.doc), strings.Split(tt.path, "."), []byte(tt.val))
+		path := strings.Split(tt.path, ".")
+		got, err := appendSet([]byte("prefix:"), []byte(tt.doc), nil, path, []byte(tt.val))
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("appendSet(%s, %s): err = %v, want %q", tt.doc, tt.path, err, tt.err)
@@ -615,7 +616,26 @@ func TestAppendSet(t *testing.T) {
 		if err != nil || string(got) != "prefix:"+tt.want {
 			t.Errorf("appendSet(%s, %s, %s) = %s, %v; want prefix:%s", tt.doc, tt.path, tt.val, got, err, tt.want)
 		}
+		// With the parsed document, the result is the same JSON (a new
+		// member may go elsewhere among the spaces).
+		v, err := fastjson.Parse(tt.doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err = appendSet(nil, []byte(tt.doc), v, path, []byte(tt.val))
+		if err != nil || compactJSON(t, got) != compactJSON(t, []byte(tt.want)) {
+			t.Errorf("appendSet(%s, %s, %s) with parsed doc = %s, %v; want %s", tt.doc, tt.path, tt.val, got, err, tt.want)
+		}
 	}
+}
+
+func compactJSON(t testing.TB, b []byte) string {
+	t.Helper()
+	v, err := fastjson.ParseBytes(b)
+	if err != nil {
+		t.Fatalf("not JSON: %v: %s", err, b)
+	}
+	return v.String()
 }
 
 // FuzzAppendSet checks on any JSON object that the result is valid JSON with
@@ -633,30 +653,32 @@ func FuzzAppendSet(f *testing.F) {
 			return
 		}
 		segs := strings.Split(path, ".")
-		got, err := appendSet(nil, []byte(doc), segs, []byte(`{"set":true}`))
-		if err != nil {
-			// Only a non-object on the way is an error for a valid object.
-			if !strings.Contains(err.Error(), "is not an object") {
-				t.Fatalf("appendSet(%q, %q): %v", doc, path, err)
+		for _, parsed := range []*fastjson.Value{nil, v} {
+			got, err := appendSet(nil, []byte(doc), parsed, segs, []byte(`{"set":true}`))
+			if err != nil {
+				// Only a non-object on the way is an error for a valid object.
+				if !strings.Contains(err.Error(), "is not an object") {
+					t.Fatalf("appendSet(%q, %q): %v", doc, path, err)
+				}
+				continue
 			}
-			return
-		}
-		var q fastjson.Parser
-		w, err := q.ParseBytes(got)
-		if err != nil {
-			t.Fatalf("appendSet(%q, %q) = %q: not JSON: %v", doc, path, got, err)
-		}
-		if !w.GetBool(append(segs, "set")...) {
-			t.Fatalf("appendSet(%q, %q) = %q: value not at the path", doc, path, got)
-		}
-		v.GetObject().Visit(func(k []byte, old *fastjson.Value) {
-			if string(k) == segs[0] || strings.Contains(doc, `\`) {
-				return // escaped keys: Visit and Get may disagree on duplicates
+			var q fastjson.Parser
+			w, err := q.ParseBytes(got)
+			if err != nil {
+				t.Fatalf("appendSet(%q, %q) = %q: not JSON: %v", doc, path, got, err)
 			}
-			if nv := w.Get(string(k)); nv == nil || nv.String() != v.Get(string(k)).String() {
-				t.Fatalf("appendSet(%q, %q) = %q: member %q changed", doc, path, got, k)
+			if !w.GetBool(append(segs, "set")...) {
+				t.Fatalf("appendSet(%q, %q) = %q: value not at the path", doc, path, got)
 			}
-		})
+			v.GetObject().Visit(func(k []byte, old *fastjson.Value) {
+				if string(k) == segs[0] || strings.Contains(doc, `\`) {
+					return // escaped keys: Visit and Get may disagree on duplicates
+				}
+				if nv := w.Get(string(k)); nv == nil || nv.String() != v.Get(string(k)).String() {
+					t.Fatalf("appendSet(%q, %q) = %q: member %q changed", doc, path, got, k)
+				}
+			})
+		}
 	})
 }
 
@@ -699,6 +721,9 @@ func BenchmarkLookupStage_Process(b *testing.B) {
 			out = ls.process(context.Background(), w, batch, out[:0])
 			if len(out) != len(batch) {
 				b.Fatalf("%d records out of %d", len(out), len(batch))
+			}
+			for _, r := range out {
+				r.Release() // as the sink does
 			}
 		}
 	}
