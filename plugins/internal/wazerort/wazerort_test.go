@@ -158,22 +158,6 @@ func TestInstance_Call_Noop(t *testing.T) {
 	}
 }
 
-func TestInstance_Call_HostFunctions(t *testing.T) {
-	h := &fakeHost{metrics: map[string]int64{}, config: map[string]string{"prefix": "p-"}}
-	mod := compileGuest(t, newTestRuntime(t, wasmrt.Config{Host: h}), "hostcalls")
-	inst, stack := start(t, mod, h.config)
-	out, err := process(context.Background(), t, inst, stack, "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(out[0].Record.Payload) != "p-x" || out[0].Record.EventTime != 1234 {
-		t.Fatalf("output = %+v", out[0].Record)
-	}
-	if h.metrics["records"] != 1 || len(h.logs) != 2 || h.logs[0] != "prefix is p-" || h.logs[1] != "batch done" {
-		t.Fatalf("metrics %v logs %q", h.metrics, h.logs)
-	}
-}
-
 func TestInstance_Call_Outcomes(t *testing.T) {
 	tests := []struct {
 		guest, payload string
