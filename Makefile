@@ -47,6 +47,10 @@ bench:
 
 # Regenerates docs/reference.md from the config structs (a test fails when
 # the committed file is stale).
+# End-to-end throughput of the pipelines in examples/bench (1M records).
+bench-e2e:
+	examples/bench/run.sh
+
 docs:
 	UPDATE_DOCS=1 $(GO) test -count=1 -run TestWriteDocs ./engine/
 

@@ -3,9 +3,11 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
+	"github.com/buger/jsonparser"
 	"github.com/conveyor-etl/conveyor-wasm/conditions"
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
 	"github.com/valyala/fastjson"
@@ -84,6 +86,9 @@ func (x *eventTimeExtractor) extract(r *record.Record) error {
 		r.EventTime = t
 		return nil
 	}
+	if !r.Parsed() {
+		return x.scan(r)
+	}
 	v, err := r.JSON()
 	if err != nil {
 		return fmt.Errorf("event_time: payload is not JSON: %w", err)
@@ -111,6 +116,77 @@ func (x *eventTimeExtractor) extract(r *record.Record) error {
 		return nil
 	}
 	fl, _ := f.Float64()
-	r.EventTime = int64(fl * float64(x.scale))
+	r.EventTime = floatNanos(fl, x.scale)
 	return nil
+}
+
+// scan reads the event-time field straight from the payload bytes, without
+// building a parse tree: sources extract event times before any stage has
+// parsed the payload, and for a pipeline that never reads the payload
+// otherwise (a merge by event time) a full parse would cost several times
+// the scan.
+func (x *eventTimeExtractor) scan(r *record.Record) error {
+	v, typ, _, err := jsonparser.Get(r.Payload, x.path...)
+	switch {
+	case typ == jsonparser.NotExist || typ == jsonparser.Null:
+		return fmt.Errorf("%w: field %q is missing", errNoEventTime, x.field)
+	case err != nil:
+		return fmt.Errorf("event_time: payload is not JSON: %w", err)
+	}
+	if x.scale == 0 {
+		if typ != jsonparser.String {
+			return fmt.Errorf("event_time: field %q is %s, want an RFC 3339 string", x.field, jsonType(typ))
+		}
+		s, err := jsonparser.ParseString(v)
+		if err != nil {
+			return fmt.Errorf("event_time: field %q: %w", x.field, err)
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return fmt.Errorf("event_time: field %q: %w", x.field, err)
+		}
+		r.EventTime = t.UnixNano()
+		return nil
+	}
+	if typ != jsonparser.Number {
+		return fmt.Errorf("event_time: field %q is %s, want a number", x.field, jsonType(typ))
+	}
+	if i, err := jsonparser.ParseInt(v); err == nil {
+		r.EventTime = i * x.scale
+		return nil
+	}
+	f, err := jsonparser.ParseFloat(v)
+	if err != nil {
+		return fmt.Errorf("event_time: field %q: %w", x.field, err)
+	}
+	r.EventTime = floatNanos(f, x.scale)
+	return nil
+}
+
+// floatNanos converts a fractional number of units to nanoseconds. A double
+// holds ~16 significant digits, a quarter of a microsecond for present-day
+// times in seconds, so the result is rounded to microseconds.
+func floatNanos(f float64, scale int64) int64 {
+	if scale >= int64(time.Microsecond) {
+		return int64(math.Round(f*float64(scale)/1e3)) * 1e3
+	}
+	return int64(math.Round(f * float64(scale)))
+}
+
+// jsonType names a jsonparser value type as fastjson does, so both paths
+// give the same messages.
+func jsonType(t jsonparser.ValueType) string {
+	switch t {
+	case jsonparser.String:
+		return "string"
+	case jsonparser.Number:
+		return "number"
+	case jsonparser.Object:
+		return "object"
+	case jsonparser.Array:
+		return "array"
+	case jsonparser.Boolean:
+		return "true/false"
+	}
+	return "null"
 }

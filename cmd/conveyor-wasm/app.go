@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -202,6 +203,7 @@ func runCommand() *cli.Command {
 			&cli.DurationFlag{Name: "progress", Value: time.Second, Usage: "interval of the progress line on stderr (0 disables it)"},
 			&cli.DurationFlag{Name: "drain-timeout", Value: 30 * time.Second, Usage: "how long in-flight records may take to drain on stop"},
 			&cli.StringFlag{Name: "plugin-cache", Usage: "directory for compiled Wasm modules (default: the user cache dir)"},
+			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the run to this file (go tool pprof)"},
 		},
 		Action: func(c *cli.Context) error {
 			p, _, err := loadArg(c)
@@ -222,6 +224,17 @@ func runCommand() *cli.Command {
 			}
 			ctx, stop := env.signals(c.Context)
 			defer stop()
+			if path := c.String("cpuprofile"); path != "" {
+				f, err := os.Create(path)
+				if err != nil {
+					return &exitError{code: 1, err: fmt.Errorf("--cpuprofile: %w", err)}
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return &exitError{code: 1, err: fmt.Errorf("--cpuprofile: %w", err)}
+				}
+				defer pprof.StopCPUProfile()
+			}
 			done := make(chan struct{})
 			if iv := c.Duration("progress"); iv > 0 {
 				go progress(env.stderr, r, iv, done)

@@ -88,6 +88,11 @@ func (r *Record) JSON() (*fastjson.Value, error) {
 	return r.parsed, r.parseErr
 }
 
+// Parsed reports whether the payload has been parsed (JSON was called since
+// the payload was last set), so that a reader wanting one field can use the
+// tree when it exists and scan the bytes when it does not.
+func (r *Record) Parsed() bool { return r.state == 1 }
+
 // SetPayload replaces the payload and forgets any cached parse.
 func (r *Record) SetPayload(p []byte) {
 	r.Payload = p
