@@ -138,18 +138,3 @@ func appendFloat(dst []byte, f float64) []byte {
 	}
 	return dst
 }
-
-// registerLookup adds a lookup connector type. Register itself accepts
-// sources and sinks only so far; this keeps its contract (a duplicate
-// panics) for lookup services until it accepts KindLookup too.
-func registerLookup(s Spec) {
-	if s.Kind != KindLookup {
-		panic(fmt.Sprintf("connectors: %q registered as a lookup with %s", s.Type, s.Kind))
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if _, dup := specs[key(s.Kind, s.Type)]; dup {
-		panic(fmt.Sprintf("connectors: %s %q registered twice", s.Kind, s.Type))
-	}
-	specs[key(s.Kind, s.Type)] = s
-}

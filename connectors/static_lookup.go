@@ -34,7 +34,7 @@ func (c *StaticLookupConfig) KeyFields() []string {
 }
 
 func init() {
-	registerLookup(Spec{
+	Register(Spec{
 		Type: "static",
 		Kind: KindLookup,
 		Summary: "A table held in memory, from a JSON Lines file or inline rows. Lookup fields are dot paths into the rows; " +
