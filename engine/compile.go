@@ -59,11 +59,14 @@ type node struct {
 	source *Source
 	stage  *Stage
 
-	routes    []route
-	allRoutes []*Stage // the route targets, when every route is unconditional
-	lb        *balancer
-	unmatched UnmatchedPolicy
-	inputs    []*node // upstream nodes
+	routes []route
+	// routeStage[i] is routes[i]'s target as a one-element slice, so that
+	// Route returns a single match without allocating.
+	routeStage [][]*Stage
+	allRoutes  []*Stage // the route targets, when every route is unconditional
+	lb         *balancer
+	unmatched  UnmatchedPolicy
+	inputs     []*node // upstream nodes
 
 	sourceCfg  any // decoded connector config of a source
 	sourceSpec connectors.Spec
@@ -330,6 +333,11 @@ func compile(p *Pipeline) (*plan, error) {
 		}
 	}
 	compileEventTime(p, pl, &errs)
+	for _, n := range pl.nodes {
+		for _, r := range n.routes {
+			n.routeStage = append(n.routeStage, []*Stage{r.to.stage})
+		}
+	}
 	for _, n := range pl.nodes {
 		uncond := len(n.routes) > 0
 		for _, r := range n.routes {

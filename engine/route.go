@@ -30,7 +30,7 @@ func NewRoutingEngine() *RoutingEngine { return &RoutingEngine{} }
 // UnmatchedPolicy (Route returns ErrUnmatched when it is "error"). A
 // condition that cannot be evaluated (a payload that is not JSON, a missing
 // field) is an error naming the stage and the condition. The pipeline is
-// compiled on first use.
+// compiled on first use. The returned slice is shared: do not modify it.
 func (e *RoutingEngine) Route(p *Pipeline, current string, r *Record) ([]*Stage, error) {
 	if err := p.Compile(); err != nil {
 		return nil, err
@@ -55,6 +55,9 @@ func (e *RoutingEngine) Route(p *Pipeline, current string, r *Record) ([]*Stage,
 			return nil, fmt.Errorf("stage %q: %w", n.id, ErrUnmatched)
 		}
 		return nil, nil
+	}
+	if len(idx) == 1 {
+		return n.routeStage[idx[0]], nil
 	}
 	out := make([]*Stage, len(idx))
 	for i, j := range idx {
