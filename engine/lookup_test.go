@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+	"weak"
 
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
@@ -555,6 +558,44 @@ func TestRoutingEngine_Lookup(t *testing.T) {
 				t.Errorf("input modified: %s", in.Payload)
 			}
 		})
+	}
+}
+
+func TestRoutingEngine_Lookup_ServicesGoWithThePipeline(t *testing.T) {
+	cached := func(wp weak.Pointer[plan]) bool {
+		lookupCaches.Lock()
+		defer lookupCaches.Unlock()
+		_, ok := lookupCaches.m[wp]
+		return ok
+	}
+	wp := func() weak.Pointer[plan] {
+		p, err := Parse("p.yaml", []byte(fmt.Sprintf(lookupPipeline, "", customerRows)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := NewRoutingEngine()
+		for range 3 {
+			if _, err := e.Lookup(context.Background(), p, "enrich", record.New("", []byte(`{"customer_id":"c1"}`))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := lookupsOf(p.plan)
+		if len(c.svcs) != 1 || len(c.stages) != 1 {
+			t.Fatalf("%d services, %d stages built for one stage", len(c.svcs), len(c.stages))
+		}
+		wp := weak.Make(p.plan)
+		if !cached(wp) {
+			t.Fatal("the pipeline's lookups are not cached")
+		}
+		return wp
+	}()
+	// The pipeline is unreachable now: a collection must drop its services.
+	for i := 0; cached(wp); i++ {
+		if i == 1000 {
+			t.Fatal("the lookup services of a collected pipeline are still cached")
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
 	}
 }
 
