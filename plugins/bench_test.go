@@ -103,22 +103,28 @@ func BenchmarkGuestCall(b *testing.B) {
 	}
 }
 
-// BenchmarkLoad measures plugin start with compiled code in the on-disk
-// cache: runtime, compile (from cache), instantiate, _initialize, init.
+// BenchmarkLoad measures plugin start: runtime, compile, instantiate,
+// _initialize, init. "cache" compiles from the warm on-disk cache (the
+// normal case after the first run on a machine); "no-cache" compiles from
+// scratch (run it with -benchtime 3x: it is slow).
 func BenchmarkLoad(b *testing.B) {
 	wasm := guest(b, "noop")
-	o := Options{Wasm: wasm, CacheDir: testCacheDir, Instances: 1}
-	p, err := Load(context.Background(), o) // warm the cache
-	if err != nil {
-		b.Fatal(err)
-	}
-	p.Close(context.Background())
-	for b.Loop() {
-		p, err := Load(context.Background(), o)
-		if err != nil {
-			b.Fatal(err)
-		}
-		p.Close(context.Background())
+	for _, c := range []struct{ name, dir string }{{"cache", testCacheDir}, {"no-cache", "off"}} {
+		b.Run(c.name, func(b *testing.B) {
+			o := Options{Wasm: wasm, CacheDir: c.dir, Instances: 1}
+			p, err := Load(context.Background(), o) // warm the cache
+			if err != nil {
+				b.Fatal(err)
+			}
+			p.Close(context.Background())
+			for b.Loop() {
+				p, err := Load(context.Background(), o)
+				if err != nil {
+					b.Fatal(err)
+				}
+				p.Close(context.Background())
+			}
+		})
 	}
 }
 
