@@ -186,11 +186,24 @@ type entry[T any] struct {
 	item T
 }
 
+// before orders entries by (event time, push sequence).
+func before[T any](a, b *entry[T]) bool {
+	return a.t < b.t || (a.t == b.t && a.seq < b.seq)
+}
+
+// mergeInput is one input's buffer. Arrival and RoundRobin keep it as a
+// FIFO ring. EventTime splits it in two (see RATIONALE.md, "Why a sorted run
+// plus a heap per input?"): the ring holds a run sorted by (t, seq), to which
+// an item is appended when it is not behind the run's tail, and heap is a
+// binary min-heap by (t, seq) holding the items that arrived behind it. The
+// input's oldest item is the smaller of the two minimums.
 type mergeInput[T any] struct {
-	ring     []entry[T] // power-of-two ring; live entries ring[head : head+n] mod len
+	ring     []entry[T] // power-of-two ring; live entries ring[head : head+rn] mod len
 	mask     int
 	head     int
-	n        int
+	rn       int        // entries in the ring
+	heap     []entry[T] // EventTime: out-of-order entries, min-heap by (t, seq)
+	n        int        // entries buffered: rn + len(heap)
 	capacity int
 	gen      *Generator
 	explicit bool
@@ -373,28 +386,26 @@ func (m *Merger[T]) Push(in InputID, item T) Status {
 	e := entry[T]{t: t, seq: m.seq, item: item}
 	wasEmpty := inp.n == 0
 	if m.strategy == EventTime {
-		// Insertion sort from the tail: O(1) for an ordered input, O(d) for
-		// an item d places out of order. Equal times stay in arrival order.
-		j := inp.n
-		for j > 0 {
-			p := &inp.ring[(inp.head+j-1)&inp.mask]
-			if p.t <= t {
-				break
-			}
-			inp.ring[(inp.head+j)&inp.mask] = *p
-			j--
+		// O(1) for an item not behind the sorted run's tail, O(log n)
+		// otherwise. e has the newest sequence, so it goes after equal
+		// times either way.
+		if inp.rn == 0 || inp.ring[(inp.head+inp.rn-1)&inp.mask].t <= t {
+			inp.ring[(inp.head+inp.rn)&inp.mask] = e
+			inp.rn++
+		} else {
+			inp.heapPush(e)
 		}
-		inp.ring[(inp.head+j)&inp.mask] = e
 		inp.n++
 		if wasEmpty {
 			m.heapPush(headKey{t: t, seq: e.seq, in: in})
-		} else if j == 0 {
-			p := int(inp.hpos)
+		} else if p := int(inp.hpos); t < m.heap[p].t {
+			// e is the input's new oldest item (ties go to the older one).
 			m.heap[p].t, m.heap[p].seq = t, e.seq
 			m.up(p)
 		}
 	} else {
-		inp.ring[(inp.head+inp.n)&inp.mask] = e
+		inp.ring[(inp.head+inp.rn)&inp.mask] = e
+		inp.rn++
 		inp.n++
 		if wasEmpty && m.strategy == Arrival {
 			m.heapPush(headKey{t: t, seq: e.seq, in: in})
@@ -408,8 +419,9 @@ func (m *Merger[T]) Push(in InputID, item T) Status {
 	if m.strategy == EventTime {
 		// A full input cannot hold the merge back: its watermark moves up
 		// far enough (its oldest buffered item plus the allowed lateness)
-		// for that item to be released.
-		if h := sub(Watermark(inp.ring[inp.head].t), -m.lateness); h > inp.wm {
+		// for that item to be released. The input's entry in the head heap
+		// is keyed by that oldest item.
+		if h := sub(Watermark(m.heap[inp.hpos].t), -m.lateness); h > inp.wm {
 			inp.wm = h
 			m.tr.UpdateID(sid, h)
 			m.stats.Forced++
@@ -522,10 +534,20 @@ func (m *Merger[T]) drainRoundRobin(dst []T, n int) []T {
 // popHead removes and returns the item at the top of the head heap.
 func (m *Merger[T]) popHead() T {
 	id := m.heap[0].in
-	e := m.popFront(id)
 	inp := &m.inputs[id]
+	var e entry[T]
+	if m.strategy != EventTime {
+		e = m.popFront(id)
+	} else {
+		m.taking(id)
+		if inp.rn > 0 && (len(inp.heap) == 0 || before(&inp.ring[inp.head], &inp.heap[0])) {
+			e = inp.ringPop()
+		} else {
+			e = inp.heapPop()
+		}
+	}
 	if inp.n > 0 {
-		h := &inp.ring[inp.head]
+		h := inp.oldest(m.strategy)
 		m.heap[0].t, m.heap[0].seq = h.t, h.seq
 		m.down(0)
 	} else {
@@ -534,19 +556,95 @@ func (m *Merger[T]) popHead() T {
 	return e.item
 }
 
+// popFront removes and returns the first entry of input id's ring.
 func (m *Merger[T]) popFront(id InputID) entry[T] {
+	m.taking(id)
+	return m.inputs[id].ringPop()
+}
+
+// taking accounts for one entry about to leave input id's buffer.
+func (m *Merger[T]) taking(id InputID) {
 	inp := &m.inputs[id]
 	if inp.n == inp.capacity {
 		m.freed = append(m.freed, id)
 	}
+	inp.n--
+	m.buffered--
+	m.stats.Emitted++
+}
+
+// oldest returns the input's next entry: the first of the ring, or for
+// EventTime the smaller of the ring's first and the heap's minimum. The
+// input must not be empty.
+func (inp *mergeInput[T]) oldest(s Strategy) *entry[T] {
+	if s == EventTime && len(inp.heap) > 0 && (inp.rn == 0 || before(&inp.heap[0], &inp.ring[inp.head])) {
+		return &inp.heap[0]
+	}
+	return &inp.ring[inp.head]
+}
+
+func (inp *mergeInput[T]) ringPop() entry[T] {
 	slot := &inp.ring[inp.head]
 	e := *slot
 	*slot = entry[T]{} // let the item be collected
 	inp.head = (inp.head + 1) & inp.mask
-	inp.n--
-	m.buffered--
-	m.stats.Emitted++
+	inp.rn--
 	return e
+}
+
+// heapPush adds e to the input's out-of-order heap.
+func (inp *mergeInput[T]) heapPush(e entry[T]) {
+	h := append(inp.heap, e)
+	i := len(h) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !before(&e, &h[p]) {
+			break
+		}
+		h[i] = h[p]
+		i = p
+	}
+	h[i] = e
+	inp.heap = h
+}
+
+// heapPop removes and returns the minimum of the input's out-of-order heap.
+// It sifts bottom-up (Floyd): the hole left by the minimum moves down along
+// the smaller children to a leaf, and the last entry moves up from there.
+// The last entry usually belongs near the bottom, so this takes one
+// comparison per level instead of two.
+func (inp *mergeInput[T]) heapPop() entry[T] {
+	h := inp.heap
+	top := h[0]
+	last := len(h) - 1
+	x := h[last]
+	h[last] = entry[T]{} // let the item be collected
+	h = h[:last]
+	if last > 0 {
+		i := 0
+		for {
+			c := 2*i + 1
+			if c >= last {
+				break
+			}
+			if r := c + 1; r < last && before(&h[r], &h[c]) {
+				c = r
+			}
+			h[i] = h[c]
+			i = c
+		}
+		for i > 0 {
+			p := (i - 1) / 2
+			if !before(&x, &h[p]) {
+				break
+			}
+			h[i] = h[p]
+			i = p
+		}
+		h[i] = x
+	}
+	inp.heap = h
+	return top
 }
 
 // Watermark returns the combined watermark of the inputs. With the

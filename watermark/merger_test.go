@@ -230,6 +230,101 @@ func TestMerger_Push_FullAndOverflow(t *testing.T) {
 	}
 }
 
+// TestMerger_Push_FullForcesToOldest checks that the forced advance of a
+// full input uses its oldest item by event time, whether that item sits in
+// the sorted run (pushed in order) or in the out-of-order heap.
+func TestMerger_Push_FullForcesToOldest(t *testing.T) {
+	tests := []struct {
+		name  string
+		times []int64
+		want  Watermark // oldest + lateness (5)
+	}{
+		{"in order", []int64{10, 20, 30}, 15},
+		{"oldest pushed last", []int64{30, 20, 10}, 15},
+		{"oldest in the middle", []int64{20, 10, 30}, 15},
+		{"run tail ahead of heap", []int64{40, 25, 50}, 30},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, _, _ := newTestMerger(t, MergerConfig[item]{AllowedLateness: 5})
+			a := m.AddInput("a", InputConfig{Capacity: len(tt.times), Generator: BoundedOutOfOrderness(1000)})
+			var st Status
+			for i, et := range tt.times {
+				st = m.Push(a, item{i, 0, et})
+			}
+			if st != Full {
+				t.Fatalf("last push = %v, want full", st)
+			}
+			if got := m.Status(a).Watermark; got != tt.want {
+				t.Errorf("a's watermark = %d, want %d (oldest plus lateness)", got, tt.want)
+			}
+			if s := m.Stats(); s.Forced != 1 {
+				t.Errorf("Forced = %d, want 1", s.Forced)
+			}
+			// The oldest item, and only it, is releasable.
+			got := m.Drain(nil)
+			if len(got) != 1 || got[0].t != int64(tt.want)-5 {
+				t.Errorf("Drain = %v, want the item at %d", got, int64(tt.want)-5)
+			}
+		})
+	}
+}
+
+// TestMerger_Drain_DisorderMatchesStableSort pushes inputs with heavy
+// disorder and many equal times (so items of one time are split between an
+// input's sorted run and its out-of-order heap) and checks that the merge,
+// drained at random points, equals a stable sort of the push order by event
+// time.
+func TestMerger_Drain_DisorderMatchesStableSort(t *testing.T) {
+	tests := []struct {
+		name             string
+		inputs, per, win int
+	}{
+		{"one input", 1, 2000, 50},
+		{"two inputs", 2, 1000, 200},
+		{"five inputs", 5, 400, 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(int64(tt.inputs)))
+			m, late, _ := newTestMerger(t, MergerConfig[item]{})
+			in := make([]InputID, tt.inputs)
+			for i := range in {
+				// A bound covering the disorder and room for every item:
+				// nothing is late or forced.
+				in[i] = m.AddInput(fmt.Sprint(i), InputConfig{Capacity: tt.per + 1, Generator: BoundedOutOfOrderness(time.Duration(tt.win))})
+			}
+			var pushed, out []item
+			for j := range tt.per {
+				for i, id := range in {
+					// Times in [j-win+1, j], coarse so that ties are frequent.
+					et := int64(j-rng.Intn(tt.win)) / 4 * 4
+					it := item{len(pushed), i, et}
+					if st := m.Push(id, it); st != Buffered {
+						t.Fatalf("Push(%v) = %v", it, st)
+					}
+					pushed = append(pushed, it)
+				}
+				if rng.Intn(10) == 0 {
+					out = m.DrainN(out, rng.Intn(20)-1)
+				}
+			}
+			for _, id := range in {
+				m.Close(id)
+			}
+			out = m.Drain(out)
+			want := slices.Clone(pushed)
+			slices.SortStableFunc(want, func(a, b item) int { return int(a.t - b.t) })
+			if !slices.Equal(ids(out), ids(want)) {
+				t.Errorf("merge differs from the stable sort (%d items, %d late)", len(out), len(late.items))
+			}
+			if s := m.Stats(); s.Forced != 0 || len(late.items) != 0 {
+				t.Errorf("Stats = %+v, late = %d; the test's bound should avoid both", s, len(late.items))
+			}
+		})
+	}
+}
+
 func TestMerger_Push_FullInputsNeverDeadlock(t *testing.T) {
 	// One input, large disorder bound, tiny buffer: without the forced
 	// advance nothing could ever be released.
