@@ -67,6 +67,10 @@ func checkLookup(p *Pipeline, errs *errList, n *node, sv *service) {
 	}
 	var seen []string
 	for i, m := range c.KeyMappings {
+		at := at
+		if m.At.Line > 0 {
+			at = p.pos(m.At)
+		}
 		if err := checkPath(m.RecordField); err != nil {
 			errs.at(at, "stage %q: key_mappings[%d].record_field: %v", s.ID, i, err)
 		}

@@ -247,8 +247,9 @@ type LookupConfig struct {
 
 // LookupKeyMapping maps a record field onto a lookup key field.
 type LookupKeyMapping struct {
-	RecordField string `yaml:"record_field,required"`
-	LookupField string `yaml:"lookup_field,required"`
+	At          Position `yaml:"-"`
+	RecordField string   `yaml:"record_field,required" doc:"dot path of the payload field holding the key part, or 'key' for the record key"`
+	LookupField string   `yaml:"lookup_field,required" doc:"the lookup service's field it must equal"`
 }
 
 // LoadBalanceStrategy chooses one of several replicas or targets.

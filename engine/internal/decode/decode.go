@@ -454,6 +454,8 @@ func typeName(t reflect.Type) string {
 		return typeName(t.Elem())
 	case reflect.Struct:
 		return "object"
+	case reflect.Interface:
+		return "any"
 	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint, reflect.Uint32, reflect.Uint64:
 		return "int"
 	case reflect.Float64, reflect.Float32:
