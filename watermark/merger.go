@@ -547,7 +547,7 @@ func (m *Merger[T]) popHead() T {
 		}
 	}
 	if inp.n > 0 {
-		h := inp.oldest(m.strategy)
+		h := inp.oldest()
 		m.heap[0].t, m.heap[0].seq = h.t, h.seq
 		m.down(0)
 	} else {
@@ -573,11 +573,11 @@ func (m *Merger[T]) taking(id InputID) {
 	m.stats.Emitted++
 }
 
-// oldest returns the input's next entry: the first of the ring, or for
-// EventTime the smaller of the ring's first and the heap's minimum. The
-// input must not be empty.
-func (inp *mergeInput[T]) oldest(s Strategy) *entry[T] {
-	if s == EventTime && len(inp.heap) > 0 && (inp.rn == 0 || before(&inp.heap[0], &inp.ring[inp.head])) {
+// oldest returns the input's next entry: the smaller of the ring's first
+// and the heap's minimum (the heap is empty unless the strategy is
+// EventTime). The input must not be empty.
+func (inp *mergeInput[T]) oldest() *entry[T] {
+	if len(inp.heap) > 0 && (inp.rn == 0 || before(&inp.heap[0], &inp.ring[inp.head])) {
 		return &inp.heap[0]
 	}
 	return &inp.ring[inp.head]
