@@ -28,6 +28,8 @@ demo: build plugins
 	./$(BIN) run examples/wasm-redact/pipeline.yaml
 	@echo "--- first lines of examples/wasm-redact/out/redacted.jsonl:"
 	@head -n 3 examples/wasm-redact/out/redacted.jsonl
+	@echo "--- dead letters (examples/wasm-redact/out/dead-letters.jsonl), with their reasons:"
+	@cut -c1-160 examples/wasm-redact/out/dead-letters.jsonl
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
