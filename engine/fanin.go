@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -168,6 +169,7 @@ func (f *fanInRT) run(ctx context.Context, w *worker) {
 		w.dispatch(ctx, out)
 		w.flush(ctx)
 		if done {
+			f.r.log.Debug("fan-in done", "stage", f.st.n.id, "stats", fmt.Sprintf("%+v", f.m.Stats()))
 			return
 		}
 	}
