@@ -475,10 +475,21 @@ func DecodeInputBatch(src []byte, dst []Record) ([]Record, error) {
 // (zero-copy); Err strings are copied. On error dst is returned unchanged
 // together with a wrapped *FrameError.
 func DecodeOutputBatch(src []byte, inputs int, dst []Output) ([]Output, error) {
+	dst, _, err := DecodeOutputBatchKV(src, inputs, dst, nil)
+	return dst, err
+}
+
+// DecodeOutputBatchKV is DecodeOutputBatch for callers that recycle memory:
+// the outputs' metadata is stored in kvs[:0] (grown as needed) instead of a
+// new array, and the array is returned for the next call. Reusing it (or
+// src) invalidates the outputs decoded before. A nil kvs allocates like
+// DecodeOutputBatch.
+func DecodeOutputBatchKV(src []byte, inputs int, dst []Output, kvs []KV) ([]Output, []KV, error) {
 	d := decoder{src: src, frame: "output batch"}
 	n := d.header(FrameOutput)
 	base := len(dst)
-	var kvs []KV
+	kvs = kvs[:0]
+	spare := kvs
 	dst = slices.Grow(dst, n)
 	for i := 0; i < n && d.err == nil; i++ {
 		d.left = n - i - 1
@@ -513,7 +524,7 @@ func DecodeOutputBatch(src []byte, inputs int, dst []Output) ([]Output, error) {
 	d.end()
 	if d.err != nil {
 		clear(dst[base:])
-		return dst[:base], &wrapError{prefix: "decode output batch", err: d.err}
+		return dst[:base], spare, &wrapError{prefix: "decode output batch", err: d.err}
 	}
-	return dst, nil
+	return dst, kvs, nil
 }

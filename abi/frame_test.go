@@ -444,3 +444,52 @@ func TestDecodeInputBatch_ReusedDstHasNoStaleFields(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeOutputBatchKV_ReusesMetadataArray(t *testing.T) {
+	outs := sampleOutputs()
+	frame := AppendOutputBatch(nil, outs)
+	kvs := make([]KV, 0, 16)
+	got, kvs2, err := DecodeOutputBatchKV(frame, 4, nil, kvs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &kvs2[:1][0] != &kvs[:1][0] {
+		t.Fatal("metadata not stored in the caller's array")
+	}
+	for i := range got {
+		if !equalOutput(&got[i], &outs[i]) {
+			t.Errorf("output %d = %+v, want %+v", i, got[i], outs[i])
+		}
+	}
+	// A second call with the returned array reuses it again.
+	if _, kvs3, err := DecodeOutputBatchKV(frame, 4, nil, kvs2); err != nil || &kvs3[:1][0] != &kvs[:1][0] {
+		t.Fatalf("second call: %v", err)
+	}
+	// A small array grows and stays usable.
+	got, _, err = DecodeOutputBatchKV(frame, 4, nil, make([]KV, 0, 1))
+	if err != nil || !equalOutput(&got[0], &outs[0]) {
+		t.Fatalf("grown array: %v %+v", err, got[0])
+	}
+	if _, back, err := DecodeOutputBatchKV(frame[:20], 4, nil, kvs); err == nil || cap(back) != cap(kvs) {
+		t.Fatalf("on error the array is not handed back: %v", err)
+	}
+}
+
+func BenchmarkDecodeOutputBatchKV(b *testing.B) {
+	recs := benchRecords(256)
+	outs := make([]Output, len(recs))
+	for i := range recs {
+		outs[i] = Output{Kind: KindRecord, Input: uint32(i), Record: recs[i]}
+	}
+	frame := AppendOutputBatch(nil, outs)
+	dst := make([]Output, 0, 256)
+	var kvs []KV
+	b.SetBytes(int64(len(frame)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if dst, kvs, err = DecodeOutputBatchKV(frame, 256, dst[:0], kvs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

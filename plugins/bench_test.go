@@ -33,33 +33,46 @@ func benchBatch(n int) []abi.Record {
 // decodes and re-encodes in the guest (Go, abi package); "passthrough"
 // copies record bytes without decoding, so its time is almost all host
 // overhead. "timeout" runs with the default batch time limit (wazero's
-// CloseOnContextDone), "no-timeout" with BatchTimeout < 0.
+// CloseOnContextDone), "no-timeout" with BatchTimeout < 0. "/batch" uses
+// ProcessBatch, which reuses the output buffers.
 func BenchmarkProcess(b *testing.B) {
 	for _, g := range []string{"passthrough", "noop"} {
 		for _, limit := range []struct {
 			name    string
 			timeout time.Duration
 		}{{"timeout", 0}, {"no-timeout", -1}} {
-			b.Run(g+"/"+limit.name, func(b *testing.B) {
-				p, _ := loadGuest(b, g, Options{Instances: 1, Limits: Limits{BatchTimeout: limit.timeout}})
-				in := benchBatch(256)
-				out := make([]abi.Output, 0, 256)
-				ctx := context.Background()
-				b.SetBytes(int64(abi.InputBatchSize(in)))
-				b.ReportAllocs()
-				cpu0 := cpuTime()
-				for b.Loop() {
-					var err error
-					if out, err = p.Process(ctx, in, out[:0]); err != nil {
-						b.Fatal(err)
-					}
+			for _, reuse := range []bool{false, true} {
+				name := g + "/" + limit.name
+				if reuse {
+					name += "/batch"
 				}
-				records := float64(b.N * len(in))
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/records, "ns/record")
-				// CPU time of the whole process (all threads, GC included) is
-				// steadier than wall time on a shared machine.
-				b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/records, "cpu-ns/record")
-			})
+				b.Run(name, func(b *testing.B) {
+					p, _ := loadGuest(b, g, Options{Instances: 1, Limits: Limits{BatchTimeout: limit.timeout}})
+					in := benchBatch(256)
+					out := make([]abi.Output, 0, 256)
+					ctx := context.Background()
+					b.SetBytes(int64(abi.InputBatchSize(in)))
+					b.ReportAllocs()
+					var batch Batch
+					cpu0 := cpuTime()
+					for b.Loop() {
+						var err error
+						if reuse {
+							err = p.ProcessBatch(ctx, in, &batch)
+						} else {
+							out, err = p.Process(ctx, in, out[:0])
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+					}
+					records := float64(b.N * len(in))
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/records, "ns/record")
+					// CPU time of the whole process (all threads, GC included) is
+					// steadier than wall time on a shared machine.
+					b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/records, "cpu-ns/record")
+				})
+			}
 		}
 	}
 }

@@ -148,35 +148,38 @@ func (in *instance) guestBytes(ptr, n uint32) ([]byte, bool) {
 
 // process runs one batch: encode the input frame straight into guest
 // memory, call conveyor_process, copy the output frame out and decode it.
-func (in *instance) process(ctx context.Context, recs []abi.Record, out []abi.Output) ([]abi.Output, *fault) {
+//
+// The output frame is copied into frame[:0] (a new buffer when frame is nil)
+// and metadata decoded into kvs; both are returned for reuse.
+func (in *instance) process(ctx context.Context, recs []abi.Record, out []abi.Output, frame []byte, kvs []abi.KV) ([]abi.Output, []byte, []abi.KV, *fault) {
 	ctx, cancel := in.p.withTimeout(ctx)
 	defer cancel()
 	in.stderr.Reset()
 	size := abi.InputBatchSize(recs)
 	ptr, err := in.allocate(ctx, size)
 	if err != nil {
-		return out, in.fault(ctx, err)
+		return out, frame, kvs, in.fault(ctx, err)
 	}
 	dst, _ := in.guestBytes(ptr, uint32(size))
 	abi.AppendInputBatch(dst[:0], recs)
 	in.stack[0], in.stack[1] = uint64(ptr), uint64(size)
 	if err := in.proc.Call(ctx, in.stack); err != nil {
-		return out, in.fault(ctx, fmt.Errorf("%s: %w", abi.ExportProcess, err))
+		return out, frame, kvs, in.fault(ctx, fmt.Errorf("%s: %w", abi.ExportProcess, err))
 	}
 	optr, olen := abi.UnpackPtrLen(in.stack[0])
 	src, ok := in.guestBytes(optr, olen)
 	if !ok {
-		return out, &fault{kind: FaultInvalidOutput,
+		return out, frame, kvs, &fault{kind: FaultInvalidOutput,
 			msg: fmt.Sprintf("output frame [%d, %d) is outside guest memory of %d bytes",
 				optr, uint64(optr)+uint64(olen), len(in.rt.Memory())),
 			err: errors.New("output frame outside guest memory")}
 	}
-	frame := append([]byte(nil), src...) // no zeroing before the copy
-	res, err := abi.DecodeOutputBatch(frame, len(recs), out)
+	frame = append(frame[:0], src...) // from nil: no zeroing before the copy
+	res, kvs, err := abi.DecodeOutputBatchKV(frame, len(recs), out, kvs)
 	if err != nil {
-		return out, &fault{kind: FaultInvalidOutput, msg: "invalid output frame: " + err.Error(), err: err}
+		return out, frame, kvs, &fault{kind: FaultInvalidOutput, msg: "invalid output frame: " + err.Error(), err: err}
 	}
-	return res, nil
+	return res, frame, kvs, nil
 }
 
 // fault classifies a failed call.

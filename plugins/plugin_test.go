@@ -372,3 +372,43 @@ func TestLoad_DefaultInstances(t *testing.T) {
 		t.Fatalf("pool size %d, want GOMAXPROCS %d", p.pool.size(), runtime.GOMAXPROCS(0))
 	}
 }
+
+func TestPlugin_ProcessBatch_ReusesMemory(t *testing.T) {
+	p, _ := loadGuest(t, "noop", Options{Instances: 1})
+	ctx := context.Background()
+	var b Batch
+	in := recs("first", "second")
+	in[0].Metadata = []abi.KV{{Key: []byte("m"), Value: []byte("v")}}
+	if err := p.ProcessBatch(ctx, in, &b); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Outputs) != 2 || string(b.Outputs[1].Record.Payload) != "second" || string(b.Outputs[0].Record.Metadata[0].Value) != "v" {
+		t.Fatalf("outputs = %+v", b.Outputs)
+	}
+	frame, kvs := &b.frame[0], &b.kvs[:1][0]
+	if err := p.ProcessBatch(ctx, in, &b); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Outputs) != 2 || &b.frame[0] != frame || &b.kvs[:1][0] != kvs {
+		t.Fatal("second batch did not reuse the frame and metadata buffers")
+	}
+	if string(b.Outputs[0].Record.Payload) != "first" {
+		t.Fatalf("outputs after reuse = %+v", b.Outputs)
+	}
+}
+
+func TestPlugin_ProcessBatch_Fault(t *testing.T) {
+	p, _ := loadGuest(t, "trap", Options{Instances: 1})
+	var b Batch
+	if err := p.ProcessBatch(context.Background(), recs("ok"), &b); err != nil {
+		t.Fatal(err)
+	}
+	err := p.ProcessBatch(context.Background(), recs("panic"), &b)
+	var be *BatchError
+	if !errors.As(err, &be) || be.Kind != FaultTrap || len(b.Outputs) != 0 {
+		t.Fatalf("err = %v, outputs %d", err, len(b.Outputs))
+	}
+	if err := p.ProcessBatch(context.Background(), recs("ok"), &b); err != nil || len(b.Outputs) != 1 {
+		t.Fatalf("after fault: %v", err)
+	}
+}
