@@ -209,7 +209,7 @@ type jsonlRunner struct {
 
 	recs   []abi.Record
 	lines  []int
-	outs   []abi.Output
+	batch  plugins.Batch // outputs are written out before the next batch
 	parser fastjson.Parser
 }
 
@@ -240,12 +240,10 @@ func (r *jsonlRunner) flush(ctx context.Context) error {
 	if len(r.recs) == 0 {
 		return nil
 	}
-	var err error
-	r.outs, err = r.p.Process(ctx, r.recs, r.outs[:0])
-	if err != nil {
+	if err := r.p.ProcessBatch(ctx, r.recs, &r.batch); err != nil {
 		return &exitError{code: 1, err: fmt.Errorf("lines %d-%d: %w", r.lines[0], r.lines[len(r.lines)-1], err)}
 	}
-	for _, o := range r.outs {
+	for _, o := range r.batch.Outputs {
 		switch o.Kind {
 		case abi.KindRecord:
 			if r.envelope {
