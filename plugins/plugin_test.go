@@ -309,20 +309,21 @@ func TestPlugin_Close_ThenProcessFails(t *testing.T) {
 
 func TestLoad_Refused(t *testing.T) {
 	tests := []struct {
-		guest string
-		o     Options
-		want  []string
+		name, guest string
+		o           Options
+		want        []string
 	}{
-		{"wrongversion", Options{}, []string{"guest ABI version 2.0 is not compatible with host ABI version 1.0"}},
-		{"forbiddenimport", Options{}, []string{"import wasi_snapshot_preview1.sock_accept is not allowed", "network"}},
-		{"initerror", Options{Config: map[string]string{"fail": "no database"}}, []string{"init failed: init refused: no database"}},
-		{"noop", Options{Runtime: "wasmtime"}, []string{`unknown runtime "wasmtime"`}},
-		{"noop", Options{Wasm: []byte("\x00asm\x01\x00\x00\x00")}, []string{"missing exports", "no exported memory"}},
-		{"noop", Options{Wasm: []byte("not wasm")}, []string{"compile"}},
-		{"noop", Options{Path: "/nonexistent/x.wasm"}, []string{"no such file"}},
+		{"wrong version", "wrongversion", Options{}, []string{"guest ABI version 2.0 is not compatible with host ABI version 1.0"}},
+		{"forbidden import", "forbiddenimport", Options{}, []string{"import wasi_snapshot_preview1.sock_accept is not allowed", "network"}},
+		{"init error", "initerror", Options{Config: map[string]string{"fail": "no database"}}, []string{"init failed: init refused: no database"}},
+		{"unknown runtime", "noop", Options{Runtime: "wasmtime"}, []string{`unknown runtime "wasmtime"`}},
+		{"minimum memory over limit", "noop", Options{Limits: Limits{MemoryPages: 10}}, []string{"load plugin noop", "over limit of 10 pages"}},
+		{"empty module", "noop", Options{Wasm: []byte("\x00asm\x01\x00\x00\x00")}, []string{"missing exports", "no exported memory"}},
+		{"not wasm", "noop", Options{Wasm: []byte("not wasm")}, []string{"compile"}},
+		{"missing file", "noop", Options{Path: "/nonexistent/x.wasm"}, []string{"no such file"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.guest, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			o := tt.o
 			if o.Wasm == nil && o.Path == "" {
 				o.Wasm = guest(t, tt.guest)
