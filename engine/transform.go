@@ -72,15 +72,15 @@ type transformProc struct {
 type txScratch struct {
 	in    []abi.Record
 	kv    []abi.KV
-	out   []abi.Output
+	batch plugins.Batch
 	paths []int32
 }
 
 // bytesOf views s as bytes without copying; the guest codec only reads it.
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-// stringOf views b as a string without copying. b must never change: output
-// frames are fresh copies that nothing writes to.
+// stringOf views b as a string without copying. b must never change: it is
+// a batch's arena, which nothing writes to after the copy.
 func stringOf(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func (t *transformProc) process(ctx context.Context, w *worker, in, out []*record.Record) []*record.Record {
@@ -102,8 +102,10 @@ func (t *transformProc) process(ctx context.Context, w *worker, in, out []*recor
 		sc.in = append(sc.in, abi.Record{Key: bytesOf(r.Key), Payload: r.Payload, Metadata: md,
 			EventTime: r.EventTime, HasEventTime: r.HasEventTime()})
 	}
-	outs, err := t.p.Process(ctx, sc.in, sc.out[:0])
-	sc.out = outs[:0]
+	// ProcessBatch reuses the output frame: the outputs' bytes are copied
+	// into one fresh arena per batch below, which the new records share.
+	err := t.p.ProcessBatch(ctx, sc.in, &sc.batch)
+	outs := sc.batch.Outputs
 	if err != nil {
 		for _, r := range in {
 			w.deadLetter(r, err.Error())
@@ -116,17 +118,29 @@ func (t *transformProc) process(ctx context.Context, w *worker, in, out []*recor
 	}
 	paths := sc.paths[:len(in)]
 	clear(paths)
-	nrec := 0
+	nrec, size := 0, 0
 	for i := range outs {
-		switch outs[i].Kind {
+		switch o := &outs[i]; o.Kind {
 		case abi.KindRecord:
-			paths[outs[i].Input]++
+			paths[o.Input]++
 			nrec++
+			size += len(o.Record.Key) + len(o.Record.Payload)
+			for _, m := range o.Record.Metadata {
+				size += len(m.Key) + len(m.Value)
+			}
 		case abi.KindError:
-			paths[outs[i].Input]++
+			paths[o.Input]++
 		}
 	}
 	slab := make([]record.Record, nrec)
+	arena := make([]byte, 0, size)
+	// keep copies b into the arena and returns the copy; the arena never
+	// grows (size is exact), so earlier copies stay put.
+	keep := func(b []byte) []byte {
+		start := len(arena)
+		arena = append(arena, b...)
+		return arena[start:len(arena):len(arena)]
+	}
 	for i, r := range in {
 		if paths[i] == 0 {
 			end(r, record.Dropped) // no output, or only drops
@@ -142,8 +156,8 @@ func (t *transformProc) process(ctx context.Context, w *worker, in, out []*recor
 		case abi.KindRecord:
 			nr := &slab[0]
 			slab = slab[1:]
-			nr.Key = stringOf(o.Record.Key)
-			nr.Payload = o.Record.Payload
+			nr.Key = stringOf(keep(o.Record.Key))
+			nr.Payload = keep(o.Record.Payload)
 			nr.EventTime = record.NoEventTime
 			if o.Record.HasEventTime {
 				nr.EventTime = o.Record.EventTime
@@ -151,7 +165,7 @@ func (t *transformProc) process(ctx context.Context, w *worker, in, out []*recor
 			if len(o.Record.Metadata) > 0 {
 				nr.Metadata = make(record.Metadata, len(o.Record.Metadata))
 				for j, m := range o.Record.Metadata {
-					nr.Metadata[j] = record.KV{Key: stringOf(m.Key), Value: stringOf(m.Value)}
+					nr.Metadata[j] = record.KV{Key: stringOf(keep(m.Key)), Value: stringOf(keep(m.Value))}
 				}
 			}
 			nr.Source, nr.Origin, nr.Ack = src.Source, src.Origin, src.Ack
