@@ -11,7 +11,7 @@ make -s -C "$root" build plugins >/dev/null
 bin=$root/bin/conveyor-wasm
 [ -f data/events.jsonl ] || "$bin" run --progress 0 gen.yaml 2>/dev/null
 pipelines=("$@")
-[ ${#pipelines[@]} -gt 0 ] || pipelines=(passthrough.yaml filter-fanout.yaml wasm-noop.yaml wasm-noop-no-limit.yaml two-files.yaml fan-in.yaml)
+[ ${#pipelines[@]} -gt 0 ] || pipelines=(passthrough.yaml filter-fanout.yaml wasm-noop.yaml wasm-noop-parallel.yaml wasm-noop-no-limit.yaml two-files.yaml fan-in.yaml)
 timer=(/usr/bin/time -f '%M')
 [ -x /usr/bin/time ] || timer=()
 for p in "${pipelines[@]}"; do
