@@ -166,15 +166,7 @@ func (m Object) ConvertToNative(t reflect.Type) (any, error) {
 }
 
 // ConvertToType implements ref.Val.
-func (m Object) ConvertToType(t ref.Type) ref.Val {
-	switch t {
-	case types.MapType:
-		return m
-	case types.TypeType:
-		return types.MapType
-	}
-	return types.NewErr("type conversion error from map to '%s'", t)
-}
+func (m Object) ConvertToType(t ref.Type) ref.Val { return convertTo(m, types.MapType, "map", t) }
 
 // Equal implements ref.Val.
 func (m Object) Equal(other ref.Val) ref.Val { return m.materialize().Equal(other) }
@@ -261,15 +253,7 @@ func (l Array) ConvertToNative(t reflect.Type) (any, error) {
 }
 
 // ConvertToType implements ref.Val.
-func (l Array) ConvertToType(t ref.Type) ref.Val {
-	switch t {
-	case types.ListType:
-		return l
-	case types.TypeType:
-		return types.ListType
-	}
-	return types.NewErr("type conversion error from list to '%s'", t)
-}
+func (l Array) ConvertToType(t ref.Type) ref.Val { return convertTo(l, types.ListType, "list", t) }
 
 // Equal implements ref.Val.
 func (l Array) Equal(other ref.Val) ref.Val { return l.materialize().Equal(other) }
@@ -322,4 +306,16 @@ func (it *arrayIterator) Next() ref.Val {
 	e := it.elems[it.i]
 	it.i++
 	return JSON(e)
+}
+
+// convertTo implements ConvertToType for a lazy container view of the CEL
+// type kind: it converts to its own type and to type, nothing else.
+func convertTo(self ref.Val, kind ref.Type, name string, t ref.Type) ref.Val {
+	switch t {
+	case kind:
+		return self
+	case types.TypeType:
+		return kind
+	}
+	return types.NewErr("type conversion error from %s to '%s'", name, t)
 }

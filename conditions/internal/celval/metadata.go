@@ -78,15 +78,7 @@ func (m Metadata) ConvertToNative(t reflect.Type) (any, error) {
 }
 
 // ConvertToType implements ref.Val.
-func (m Metadata) ConvertToType(t ref.Type) ref.Val {
-	switch t {
-	case types.MapType:
-		return m
-	case types.TypeType:
-		return types.MapType
-	}
-	return types.NewErr("type conversion error from map to '%s'", t)
-}
+func (m Metadata) ConvertToType(t ref.Type) ref.Val { return convertTo(m, types.MapType, "map", t) }
 
 // Equal implements ref.Val.
 func (m Metadata) Equal(other ref.Val) ref.Val { return m.materialize().Equal(other) }
