@@ -310,7 +310,7 @@ func (it *arrayIterator) Next() ref.Val {
 
 // convertTo implements ConvertToType for a lazy container view of the CEL
 // type kind: it converts to its own type and to type, nothing else.
-func convertTo(self ref.Val, kind ref.Type, name string, t ref.Type) ref.Val {
+func convertTo(self ref.Val, kind *types.Type, name string, t ref.Type) ref.Val {
 	switch t {
 	case kind:
 		return self
