@@ -5,60 +5,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/conveyor-etl/conveyor-wasm/engine"
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
+	"github.com/conveyor-etl/conveyor-wasm/examples/internal/exampletest"
 )
 
-// copyExample copies the pipeline and its data into a temporary directory,
-// so that the outputs go there.
-func copyExample(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, name := range []string{"pipeline.yaml", "data/orders.jsonl", "data/customers.jsonl"} {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 func TestExample_LookupEnrich(t *testing.T) {
-	dir := copyExample(t)
-	p, err := engine.Load(filepath.Join(dir, "pipeline.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := engine.NewRunner(p, engine.RunOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := r.Run(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := exampletest.Copy(t, ".")
+	sum := exampletest.Run(t, dir, engine.RunOptions{})
 	// 8 orders: 7 written (4 of them twice: gold customers), 1 dead-lettered.
 	if sum.In != 8 || sum.Delivered != 7 || sum.DeadLettered != 1 || !sum.Balanced() {
 		t.Fatalf("summary: %s", sum)
 	}
-	read := func(name string) []string {
-		b, err := os.ReadFile(filepath.Join(dir, "out", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.Split(strings.TrimSpace(string(b)), "\n")
-	}
+	read := func(name string) []string { return exampletest.Lines(t, dir, name) }
 	type order struct {
 		Order    int
 		Customer struct{ Name, Tier string }
