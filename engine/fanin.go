@@ -88,7 +88,7 @@ func (f *fanInRT) signal() {
 func (f *fanInRT) input(k int) {
 	id := f.ids[k]
 	for b := range f.st.inputs[k] {
-		f.st.received(b)
+		f.st.received(b, k)
 		f.st.in.Add(int64(len(b.recs)))
 		f.mu.Lock()
 		for _, rec := range b.recs {

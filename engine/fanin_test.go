@@ -258,3 +258,28 @@ edges: [{from: merge, to: write}]
 		t.Log("note: quiet source was not reported idle by the pipeline tracker")
 	}
 }
+
+// TestRunner_Run_WatermarkInCEL: a stage's conditions see its input
+// watermark. With monotonic event times and batches of one, the watermark
+// after record i is t_i - 1ns, so every record is just ahead of it.
+func TestRunner_Run_WatermarkInCEL(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "in.jsonl", "{\"ts\":1000}\n{\"ts\":2000}\n{\"ts\":3000}\n")
+	sum, dl, err := runFile(t, dir, `id: wm
+settings: {batch_size: 1}
+sources: [{name: in, type: file, path: in.jsonl, event_time: {field: ts, unit: ms}, watermark: {}}]
+services: {out: {type: file, path: out.jsonl}}
+stages:
+  - id: ahead
+    type: filter
+    condition: record.event_time > watermark && record.event_time - watermark == duration("1ns")
+  - {id: s, type: sink, service_name: out}
+edges: [{from: in, to: ahead}, {from: ahead, to: s}]
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Delivered != 3 || dl != "" {
+		t.Fatalf("summary %s, dead letters %s", sum, dl)
+	}
+}

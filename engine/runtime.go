@@ -98,10 +98,12 @@ type stageRT struct {
 	// workers is the number of goroutines that emit the stage's output.
 	workers int
 	// Producers are the upstream workers feeding the stage; each has an
-	// index, its latest watermark and when it last sent.
+	// index, and per queue its latest watermark and when it last sent (per
+	// queue, so that a replica never sees a watermark ahead of the records
+	// still waiting in its own queue).
 	prodIndex map[[2]int]int
-	inWM      []atomic.Int64
-	seen      []atomic.Int64
+	inWM      [][]atomic.Int64
+	seen      [][]atomic.Int64
 	proc      processor
 	fanIn     *fanInRT
 	in, out   atomic.Int64
@@ -143,25 +145,26 @@ func (st *stageRT) groupFor(from *node) *chanGroup {
 	return st.groups[0]
 }
 
-// inputWM is the stage's input watermark: the minimum over its producers'
-// latest watermarks, leaving out producers silent for longer than the idle
-// timeout (unless all are).
-func (st *stageRT) inputWM() int64 {
-	if len(st.inWM) == 0 {
+// inputWM is the input watermark of queue ch: the minimum over the
+// producers' latest watermarks, leaving out producers silent for longer
+// than the idle timeout (unless all are).
+func (st *stageRT) inputWM(ch int) int64 {
+	if len(st.prodIndex) == 0 {
 		return wmMax
 	}
-	return minWatermark(st.inWM, st.seen, st.r.p.Settings.IdleTimeout, time.Now().UnixNano())
+	return minWatermark(st.inWM[ch], st.seen[ch], st.r.p.Settings.IdleTimeout, time.Now().UnixNano())
 }
 
-// received records a batch's watermark.
-func (st *stageRT) received(b batch) {
-	if b.prod < 0 || b.prod >= len(st.inWM) {
+// received records the watermark of a batch taken from queue ch.
+func (st *stageRT) received(b batch, ch int) {
+	if b.prod < 0 || b.prod >= len(st.prodIndex) {
 		return
 	}
-	st.seen[b.prod].Store(time.Now().UnixNano())
+	wms := st.inWM[ch]
+	st.seen[ch][b.prod].Store(time.Now().UnixNano())
 	for {
-		old := st.inWM[b.prod].Load()
-		if b.wm <= old || st.inWM[b.prod].CompareAndSwap(old, b.wm) {
+		old := wms[b.prod].Load()
+		if b.wm <= old || wms[b.prod].CompareAndSwap(old, b.wm) {
 			return
 		}
 	}
@@ -309,12 +312,16 @@ func (r *Runner) build() error {
 		if st.fanIn == nil {
 			st.groups = []*chanGroup{all}
 		}
-		st.inWM = make([]atomic.Int64, len(st.prodIndex))
-		st.seen = make([]atomic.Int64, len(st.prodIndex))
 		now := time.Now().UnixNano()
-		for i := range st.inWM {
-			st.inWM[i].Store(wmMin)
-			st.seen[i].Store(now)
+		for range st.inputs {
+			wms := make([]atomic.Int64, len(st.prodIndex))
+			seen := make([]atomic.Int64, len(st.prodIndex))
+			for i := range wms {
+				wms[i].Store(wmMin)
+				seen[i].Store(now)
+			}
+			st.inWM = append(st.inWM, wms)
+			st.seen = append(st.seen, seen)
 		}
 		if st.fanIn != nil {
 			if err := st.fanIn.init(); err != nil {
@@ -573,8 +580,11 @@ func (st *stageRT) run(ctx context.Context, w *worker, rep int) {
 	in := st.inputs[rep]
 	var out []*record.Record
 	for b := range in {
-		st.received(b)
-		w.wm = st.inputWM()
+		st.received(b, rep)
+		w.wm = st.inputWM(rep)
+		if len(b.recs) == 0 {
+			continue // a watermark-only batch (a producer's end of input)
+		}
 		st.in.Add(int64(len(b.recs)))
 		out = st.proc.process(ctx, w, b.recs, out[:0])
 		if lb := st.n.lb; lb != nil && st.n.stage.Type != StageFanOut {

@@ -189,16 +189,18 @@ func (w *worker) deadLetter(rec *record.Record, reason string) {
 	}
 }
 
-// finish flushes, marks this producer's input finished at every downstream
-// stage (its watermark becomes the maximum) and closes a stage's queues
-// once their last producer has finished.
+// finish flushes, sends every downstream queue an end-of-input watermark
+// (the maximum) behind the records already sent, and closes a stage's
+// queues once their last producer has finished.
 func (w *worker) finish() {
 	w.flush(context.Background())
 	seen := map[*chanGroup]bool{}
 	for _, sl := range w.slots {
-		if sl.prod < len(sl.st.inWM) {
-			sl.st.inWM[sl.prod].Store(wmMax)
-		}
+		// The end of input travels like any watermark: behind the records
+		// this worker sent on that queue.
+		sl.st.inputs[sl.ch] <- batch{from: w.n.idx, prod: sl.prod, wm: wmMax}
+	}
+	for _, sl := range w.slots {
 		g := sl.st.groupFor(w.n)
 		if seen[g] {
 			continue

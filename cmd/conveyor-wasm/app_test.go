@@ -208,6 +208,13 @@ func TestCLI_VersionDocsAndFlags(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "# Pipeline file reference") {
 		t.Fatalf("docs: %d", code)
 	}
+	committed, err := os.ReadFile("../../docs/reference.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(committed) != out {
+		t.Fatal("docs/reference.md is stale: run `make docs`")
+	}
 	code, _, errs := run(t, "", "--log-format", "xml", "version")
 	if code != 2 || !strings.Contains(errs, "unknown format \"xml\"") {
 		t.Fatalf("bad log format: %d %s", code, errs)
