@@ -266,7 +266,7 @@ func TestDeadLetter_Run_ServiceSink(t *testing.T) {
 		got[inner.Stage+" "+inner.Origin] = inner.Reason
 	}
 	if len(got) != 3 || !strings.Contains(got["in "+filepath.Join(dir, "in.jsonl")+":4"], "malformed JSON") ||
-		!strings.Contains(got["f in#3"], `filter "f": condition record.payload.n > 1:`) ||
+		!strings.Contains(got["f in#3"], `filter "f": condition "record.payload.n > 1":`) ||
 		!strings.Contains(got["f in#5"], `filter "f"`) {
 		t.Fatalf("dead letters %v", got)
 	}

@@ -93,7 +93,7 @@ func (n *node) route(r *record.Record, dst []int, wm int64) ([]int, error) {
 		}
 		ok, err := c.EvalWatermark(r, wm)
 		if err != nil {
-			return dst[:start], fmt.Errorf("stage %q -> %q: condition %s: %w", n.id, n.routes[i].to.id, c.String(), err)
+			return dst[:start], fmt.Errorf("stage %q -> %q: %w", n.id, n.routes[i].to.id, err) // err names the condition
 		}
 		if ok {
 			dst = append(dst, i)

@@ -17,7 +17,7 @@ func (f filterProc) process(_ context.Context, w *worker, in, out []*record.Reco
 		ok, err := f.cond.EvalWatermark(r, wm)
 		switch {
 		case err != nil:
-			w.deadLetter(r, fmt.Sprintf("filter %q: condition %s: %v", w.n.id, f.cond.String(), err))
+			w.deadLetter(r, fmt.Sprintf("filter %q: %v", w.n.id, err)) // err names the condition
 		case ok:
 			out = append(out, r)
 		default:

@@ -20,11 +20,11 @@ func TestFilterProc_Process_Cases(t *testing.T) {
 		delivered, filtered, dl int64
 		wantReason              string
 	}{
-		{"compare", `record.payload.n > 1`, 2, 1, 2, `filter \"f\": condition record.payload.n > 1: `},
+		{"compare", `record.payload.n > 1`, 2, 1, 2, `filter \"f\": condition \"record.payload.n > 1\": `},
 		{"has guards the missing field", `has(record.payload.n) && record.payload.n == 5`, 1, 4, 0, ""},
 		{"all pass", `true`, 5, 0, 0, ""},
 		{"none pass", `record.key == "nobody"`, 0, 5, 0, ""},
-		{"watermark is absent without event time", `record.payload.n < 0 || watermark > timestamp(0)`, 0, 0, 5, `filter \"f\": condition record.payload.n < 0 || watermark > timestamp(0): `},
+		{"watermark is absent without event time", `record.payload.n < 0 || watermark > timestamp(0)`, 0, 0, 5, `filter \"f\": condition \"record.payload.n < 0 || watermark > timestamp(0)\": `},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()

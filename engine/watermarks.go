@@ -92,11 +92,8 @@ func compileEventTime(p *Pipeline, pl *plan, errs *errList) {
 func checkLate(pl *plan, errs *errList, at Position, policy LatePolicy, route string) {
 	switch policy {
 	case LateDeadLetter, LateDrop, LateAllow:
-		if route != "" && policy != LateRoute {
-			// A late_route without route policy is allowed (overridden
-			// per fan-in), so nothing to report.
-			return
-		}
+		// A late_route without the route policy is allowed: a fan-in may
+		// override the policy and use it.
 	case LateRoute:
 		if route == "" {
 			errs.at(at, "late_records: route needs late_route (the stage late records go to)")
