@@ -1,6 +1,6 @@
 module github.com/conveyor-etl/conveyor-wasm
 
-go 1.26.8
+go 1.25.0
 
 require (
 	cel.dev/cel-go v0.33.2
