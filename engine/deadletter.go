@@ -52,6 +52,12 @@ func (d *deadLetter) run(ctx context.Context) {
 		for _, it := range items {
 			end(it.rec, record.DeadLettered)
 		}
+		if len(d.ch) == 0 {
+			// Nothing else waiting: let the reasons reach the file now.
+			if err := d.sink.Flush(); err != nil {
+				d.r.fail(fmt.Errorf("dead-letter sink: %w", err))
+			}
+		}
 		d.r.log.Debug("dead-lettered", "records", len(items), "stage", items[0].stage, "reason", items[0].reason)
 	}
 	if err := d.sink.Flush(); err != nil {

@@ -182,6 +182,9 @@ type processor interface {
 	process(ctx context.Context, w *worker, in []*record.Record, out []*record.Record) []*record.Record
 }
 
+// idler is a processor that wants to know when its queue has run dry.
+type idler interface{ idle(w *worker) }
+
 // NewRunner prepares p (compiling it if needed) for running: it opens
 // sources and sinks and loads plugins, so that every configuration problem
 // surfaces before the first record moves.
@@ -593,6 +596,9 @@ func (st *stageRT) run(ctx context.Context, w *worker, rep int) {
 		st.out.Add(int64(len(out)))
 		w.dispatch(ctx, out)
 		w.flush(ctx)
+		if f, ok := st.proc.(idler); ok && len(in) == 0 {
+			f.idle(w)
+		}
 		if ctx.Err() != nil {
 			// Hard stop: drain the queue without processing, counting the
 			// records as dropped so nothing vanishes from the books.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -327,5 +328,48 @@ edges: [{from: in, to: s}]
 	}
 	if sum.DeadLettered != 2 || !strings.Contains(dl, `field \"ts\" is missing`) || !strings.Contains(dl, "want a number") {
 		t.Fatalf("sum %+v dl %s", sum, dl)
+	}
+}
+
+// TestRunner_Run_SlowStreamIsFlushed: on a quiet stream, records reach the
+// output file (and dead letters theirs) without waiting for the end of the
+// run or a full write buffer.
+func TestRunner_Run_SlowStreamIsFlushed(t *testing.T) {
+	dir := t.TempDir()
+	p, err := Load(writeFile(t, dir, "p.yaml", `id: slow
+settings: {dead_letter: dl}
+sources: [{name: in, type: file, path: "-"}]
+services:
+  out: {type: file, path: out.jsonl}
+  dl: {type: file, path: dl.jsonl}
+stages: [{id: s, type: sink, service_name: out}]
+edges: [{from: in, to: s}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	r, err := NewRunner(p, RunOptions{Stdin: pr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := r.Run(context.Background()); done <- err }()
+	fmt.Fprint(pw, "{\"n\":1}\nnot json\n")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, _ := os.ReadFile(filepath.Join(dir, "out.jsonl"))
+		dl, _ := os.ReadFile(filepath.Join(dir, "dl.jsonl"))
+		if string(out) == "{\"n\":1}\n" && strings.Contains(string(dl), "not json") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not flushed while the stream is open: out %q, dead letters %q", out, dl)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

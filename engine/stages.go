@@ -63,6 +63,18 @@ func (passProc) process(_ context.Context, _ *worker, in, out []*record.Record) 
 // replica) that names it.
 type sinkProc struct{ s *sinkRT }
 
+// idle flushes the sink when its stage's queue has run dry, so that a slow
+// stream reaches its output promptly while a busy one flushes only when its
+// buffer fills.
+func (p *sinkProc) idle(w *worker) {
+	p.s.mu.Lock()
+	err := p.s.sink.Flush()
+	p.s.mu.Unlock()
+	if err != nil {
+		w.r.fail(fmt.Errorf("sink %q: flush: %w", p.s.name, err))
+	}
+}
+
 func (p *sinkProc) process(ctx context.Context, w *worker, in, out []*record.Record) []*record.Record {
 	p.s.mu.Lock()
 	err := p.s.sink.Write(ctx, in)
