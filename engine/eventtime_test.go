@@ -89,3 +89,38 @@ func TestEventTimeExtractor_Expression(t *testing.T) {
 		t.Fatalf("got %v, %v", r.Time(), err)
 	}
 }
+
+// Without a watermark section a source extracts event times but tracks
+// nothing: out-of-order records are not late, and the missing policy is
+// applied by the source itself.
+func TestRunner_Run_EventTimeWithoutWatermark(t *testing.T) {
+	for _, c := range []struct {
+		missing                      string
+		delivered, dropped, deadLett int64
+	}{
+		{"dead_letter", 2, 0, 1},
+		{"drop", 2, 1, 0},
+		{"use_processing_time", 3, 0, 0},
+	} {
+		t.Run(c.missing, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, dir, "in.jsonl", "{\"ts\":5000}\n{\"ts\":1000}\n{\"x\":1}\n")
+			sum, dl, err := runFile(t, dir, `id: e
+settings: {batch_size: 1}
+sources: [{name: in, type: file, path: in.jsonl, event_time: {field: ts, unit: ms, missing: `+c.missing+`}}]
+services: {out: {type: file, path: out.jsonl}}
+stages: [{id: s, type: sink, service_name: out}]
+edges: [{from: in, to: s}]
+`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Late != 0 || sum.Delivered != c.delivered || sum.Dropped != c.dropped || sum.DeadLettered != c.deadLett || !sum.Balanced() {
+				t.Fatalf("summary %s, dead letters %s", sum, dl)
+			}
+			if c.deadLett > 0 && !strings.Contains(dl, `field \"ts\" is missing`) {
+				t.Fatalf("dead letter reason: %s", dl)
+			}
+		})
+	}
+}

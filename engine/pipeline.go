@@ -66,8 +66,10 @@ const (
 )
 
 // SourceWatermark configures how a source's watermark is generated from
-// its records' event times. A source takes part in event time when it has a
-// watermark section (or an event_time section, which implies the defaults).
+// its records' event times. A source takes part in event time (watermarks,
+// lateness) only when it has a watermark section, as in Flink, where a
+// stream has event time only with a WatermarkStrategy: an event_time
+// section alone extracts event times and tracks nothing.
 type SourceWatermark struct {
 	At Position `yaml:"-"`
 	// MaxOutOfOrderness bounds how far behind the largest event time seen a
@@ -96,7 +98,7 @@ type Source struct {
 	// EventTime says where records' event time comes from.
 	EventTime *EventTimeConfig `yaml:"event_time" doc:"where the event time comes from"`
 	// Watermark says how the source's watermark follows its event times.
-	Watermark *SourceWatermark `yaml:"watermark" doc:"how the watermark follows event times (enables event time for this source)"`
+	Watermark *SourceWatermark `yaml:"watermark" doc:"how the watermark follows event times; enables watermarks and lateness for this source ({} for the defaults)"`
 	// Config holds the connector's own keys, checked against its spec.
 	Config *yaml.Node `yaml:",inline"`
 }

@@ -528,8 +528,20 @@ func (e *emitter) Emit(ctx context.Context, recs []*record.Record) error {
 					e.w.deadLetter(rec, err.Error())
 					continue
 				}
-				rec.EventTime = record.NoEventTime // the generator applies the missing policy
+				rec.EventTime = record.NoEventTime
 				missing = err.Error()
+				if e.s.gen == nil { // else the generator applies the policy
+					switch x.missing {
+					case MissingDrop:
+						end(rec, record.Dropped)
+						continue
+					case MissingUseProcessingTime:
+						rec.EventTime = time.Now().UnixNano()
+					default:
+						e.w.deadLetter(rec, missing)
+						continue
+					}
+				}
 			}
 		}
 		if g := e.s.gen; g != nil {

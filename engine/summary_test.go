@@ -61,7 +61,8 @@ func TestRunner_Summary_AfterRun(t *testing.T) {
 		eventTime bool
 	}{
 		{"without event time", `{name: in, type: file, path: in.jsonl}`, false},
-		{"with event time", `{name: in, type: file, path: in.jsonl, event_time: {field: ts, unit: s}}`, true},
+		{"with event time", `{name: in, type: file, path: in.jsonl, event_time: {field: ts, unit: s}, watermark: {}}`, true},
+		{"event time without watermark is not tracked", `{name: in, type: file, path: in.jsonl, event_time: {field: ts, unit: s}}`, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()

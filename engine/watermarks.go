@@ -32,8 +32,8 @@ func compileEventTime(p *Pipeline, pl *plan, errs *errList) {
 	checkLate(pl, errs, p.pos(s.At), s.LateRecords, s.LateRoute)
 	for _, n := range pl.sources {
 		src := n.source
-		if src.Watermark == nil && src.EventTime == nil {
-			continue
+		if src.Watermark == nil {
+			continue // event times without a watermark: extracted, not tracked
 		}
 		cfg := watermark.GeneratorConfig{}
 		if w := src.Watermark; w != nil {
