@@ -592,6 +592,10 @@ func (e *emitter) Reject(ctx context.Context, raw []byte, origin string, err err
 }
 
 func (st *stageRT) run(ctx context.Context, w *worker, rep int) {
+	if t, ok := st.proc.(*transformProc); ok && t.parallel > 1 {
+		st.runOrdered(ctx, w, rep, t)
+		return
+	}
 	in := st.inputs[rep]
 	var out []*record.Record
 	for b := range in {

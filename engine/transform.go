@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"unsafe"
 
 	"github.com/conveyor-etl/conveyor-wasm/abi"
@@ -57,15 +58,23 @@ func (r *Runner) newTransform(n *node) (processor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &transformProc{p: p, name: n.stage.ServiceName}, nil
+	par := r.pl.services[n.stage.ServiceName].wasm.Instances
+	if par <= 0 {
+		par = runtime.GOMAXPROCS(0)
+	}
+	return &transformProc{p: p, name: n.stage.ServiceName, stage: n.id, parallel: par}, nil
 }
 
 // transformProc sends each batch through a Wasm plugin. A transform maps
 // every input record to zero, one or many outputs; the outputs inherit the
 // input's acknowledgement, source and origin.
 type transformProc struct {
-	p    *plugins.Plugin
-	name string
+	p     *plugins.Plugin
+	name  string // the service
+	stage string
+	// parallel is how many batches run at once on the plugin's instances;
+	// their outputs are still dispatched in input order.
+	parallel int
 }
 
 // txScratch is a worker's reusable conversion buffers.
@@ -89,6 +98,17 @@ func (t *transformProc) process(ctx context.Context, w *worker, in, out []*recor
 		sc = &txScratch{}
 		w.tx = sc
 	}
+	out, dl := t.run(ctx, sc, in, out, nil)
+	for _, it := range dl {
+		w.deadLetter(it.rec, it.reason)
+	}
+	return out
+}
+
+// run sends one batch through the plugin. It touches no worker state, so
+// several batches can run at once (runOrdered): records that fail are
+// appended to dl for the caller to dead-letter.
+func (t *transformProc) run(ctx context.Context, sc *txScratch, in, out []*record.Record, dl []dlItem) ([]*record.Record, []dlItem) {
 	sc.in, sc.kv = sc.in[:0], sc.kv[:0]
 	for _, r := range in {
 		for _, m := range r.Metadata {
@@ -108,9 +128,9 @@ func (t *transformProc) process(ctx context.Context, w *worker, in, out []*recor
 	outs := sc.batch.Outputs
 	if err != nil {
 		for _, r := range in {
-			w.deadLetter(r, err.Error())
+			dl = append(dl, dlItem{rec: r, reason: err.Error(), stage: t.stage})
 		}
-		return out
+		return out, dl
 	}
 	// Count each input's paths: one per output record or error.
 	if cap(sc.paths) < len(in) {
@@ -172,7 +192,7 @@ func (t *transformProc) process(ctx context.Context, w *worker, in, out []*recor
 			out = append(out, nr)
 		case abi.KindError:
 			errored = true
-			w.deadLetter(src, fmt.Sprintf("plugin %q: %s", t.name, o.Err))
+			dl = append(dl, dlItem{rec: src, reason: fmt.Sprintf("plugin %q: %s", t.name, o.Err), stage: t.stage})
 		}
 	}
 	if !errored {
@@ -182,5 +202,83 @@ func (t *transformProc) process(ctx context.Context, w *worker, in, out []*recor
 			}
 		}
 	}
-	return out
+	return out, dl
+}
+
+// runOrdered runs a transform stage's queue with up to t.parallel batches
+// in the plugin at once (each on its own instance) and dispatches their
+// outputs in input order, so a transform uses every core without
+// reordering records. Watermarks stay with their batches.
+func (st *stageRT) runOrdered(ctx context.Context, w *worker, rep int, t *transformProc) {
+	type job struct {
+		recs []*record.Record
+		wm   int64
+		out  []*record.Record
+		dl   []dlItem
+		done chan struct{}
+	}
+	in := st.inputs[rep]
+	scratch := make(chan *txScratch, t.parallel)
+	for range t.parallel {
+		scratch <- &txScratch{}
+	}
+	var queue []*job
+	// next dispatches the oldest job, waiting for it if need be.
+	next := func() {
+		j := queue[0]
+		queue = queue[1:]
+		<-j.done
+		w.wm = j.wm
+		for _, it := range j.dl {
+			w.deadLetter(it.rec, it.reason)
+		}
+		if lb := st.n.lb; lb != nil {
+			lb.add(rep, -int64(len(j.recs)))
+		}
+		st.out.Add(int64(len(j.out)))
+		w.dispatch(ctx, j.out)
+		w.flush(ctx)
+	}
+	ready := func() bool {
+		select {
+		case <-queue[0].done:
+			return true
+		default:
+			return false
+		}
+	}
+	for b := range in {
+		st.received(b, rep)
+		j := &job{recs: b.recs, wm: st.inputWM(rep), done: make(chan struct{})}
+		if len(b.recs) == 0 {
+			close(j.done) // a watermark-only batch keeps its place in line
+		} else {
+			st.in.Add(int64(len(b.recs)))
+			sc := <-scratch
+			go func() {
+				defer close(j.done)
+				j.out, j.dl = t.run(ctx, sc, j.recs, nil, nil)
+				scratch <- sc
+			}()
+		}
+		queue = append(queue, j)
+		for len(queue) > t.parallel || (len(queue) > 0 && ready()) {
+			next()
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	for len(queue) > 0 {
+		next()
+	}
+	if ctx.Err() != nil {
+		// Hard stop: drain the queue without processing, counting the
+		// records as dropped so nothing vanishes from the books.
+		for rest := range in {
+			for _, rec := range rest.recs {
+				end(rec, record.Dropped)
+			}
+		}
+	}
 }
