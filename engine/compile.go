@@ -30,7 +30,7 @@ type WasmConfig struct {
 	Path             string            `yaml:"path,required" doc:"the .wasm module, relative to the pipeline file"`
 	Runtime          string            `yaml:"runtime" doc:"wazero (default)"`
 	Config           map[string]string `yaml:"config" doc:"key/value configuration handed to the plugin's init"`
-	Instances        int               `yaml:"instances" doc:"instance pool size (default: number of CPUs)"`
+	Instances        int               `yaml:"instances" doc:"instance pool size, and how many batches a transform stage runs at once, in order (default: number of CPUs)"`
 	MaxMemoryPages   uint32            `yaml:"max_memory_pages" doc:"memory limit in 64 KiB pages"`
 	BatchTimeout     time.Duration     `yaml:"batch_timeout" doc:"time limit per batch; 0 disables the limit (faster loops, no runaway protection)"`
 	RecycleAfter     int               `yaml:"recycle_after_batches" doc:"replace an instance after this many batches (0: never)"`
