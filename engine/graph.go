@@ -36,7 +36,9 @@ func (p *Pipeline) WriteGraph(w io.Writer, f GraphFormat) error {
 		}
 		for _, n := range p.plan.nodes {
 			for _, r := range n.routes {
-				if r.cond != nil {
+				if r.late {
+					fmt.Fprintf(&b, "  %q -> %q [label=\"late records\",style=dashed];\n", n.id, r.to.id)
+				} else if r.cond != nil {
 					fmt.Fprintf(&b, "  %q -> %q [label=%q];\n", n.id, r.to.id, r.cond.String())
 				} else {
 					fmt.Fprintf(&b, "  %q -> %q;\n", n.id, r.to.id)
@@ -62,7 +64,9 @@ func (p *Pipeline) WriteGraph(w io.Writer, f GraphFormat) error {
 		}
 		for _, n := range p.plan.nodes {
 			for _, r := range n.routes {
-				if r.cond != nil {
+				if r.late {
+					fmt.Fprintf(&b, "  %s -.->|late records| %s\n", ids[n.id], ids[r.to.id])
+				} else if r.cond != nil {
 					fmt.Fprintf(&b, "  %s -->|\"%s\"| %s\n", ids[n.id], mermaidText(r.cond.String()), ids[r.to.id])
 				} else {
 					fmt.Fprintf(&b, "  %s --> %s\n", ids[n.id], ids[r.to.id])

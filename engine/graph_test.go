@@ -26,3 +26,24 @@ func TestPipeline_WriteGraph(t *testing.T) {
 		t.Error("unknown format must fail")
 	}
 }
+
+func TestPipeline_WriteGraph_LateRoutesAreMarked(t *testing.T) {
+	p, err := Load(writeFile(t, t.TempDir(), "p.yaml", `id: g
+settings: {late_records: route, late_route: late}
+sources: [{name: in, type: generate, watermark: {}}]
+services: {out: {type: discard}}
+stages:
+  - {id: s, type: sink, service_name: out}
+  - {id: late, type: sink, service_name: out}
+edges: [{from: in, to: s}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dot, mer strings.Builder
+	p.WriteGraph(&dot, GraphDOT)
+	p.WriteGraph(&mer, GraphMermaid)
+	if !strings.Contains(dot.String(), `"in" -> "late" [label="late records",style=dashed];`) || !strings.Contains(mer.String(), "-.->|late records|") {
+		t.Fatalf("late route not marked:\n%s\n%s", dot.String(), mer.String())
+	}
+}
