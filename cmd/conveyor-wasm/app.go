@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -37,7 +38,7 @@ func (e *exitError) Unwrap() error { return e.err }
 // in-process.
 func doMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
-	err := app.Run(args)
+	err := app.Run(flagsFirst(app, args))
 	if err == nil {
 		return 0
 	}
@@ -52,7 +53,78 @@ func doMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 1
 }
 
-type ctxKey struct{}
+// flagsFirst lets flags follow positional arguments, as users type them
+// (`plugin run x.wasm --config k=v`): urfave/cli v2 stops parsing flags at
+// the first positional argument, so the arguments after the command path
+// are reordered, flags (with their values) first. A "--" ends the
+// reordering.
+func flagsFirst(app *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	out := []string{args[0]}
+	rest := args[1:]
+	// Global flags, then the command path.
+	cmds := app.Commands
+	var cmd *cli.Command
+	for len(rest) > 0 {
+		a := rest[0]
+		if strings.HasPrefix(a, "-") && cmd == nil {
+			out = append(out, a)
+			rest = rest[1:]
+			if !strings.Contains(a, "=") && takesValue(app.Flags, a) && len(rest) > 0 {
+				out, rest = append(out, rest[0]), rest[1:]
+			}
+			continue
+		}
+		var next *cli.Command
+		for _, c := range cmds {
+			if c.Name == a || slices.Contains(c.Aliases, a) {
+				next = c
+			}
+		}
+		if next == nil {
+			break
+		}
+		cmd, cmds = next, next.Subcommands
+		out = append(out, a)
+		rest = rest[1:]
+	}
+	if cmd == nil {
+		return args
+	}
+	var flags, positional []string
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		if a == "--" {
+			positional = append(positional, rest[i:]...)
+			break
+		}
+		if strings.HasPrefix(a, "-") && a != "-" {
+			flags = append(flags, a)
+			if !strings.Contains(a, "=") && takesValue(cmd.Flags, a) && i+1 < len(rest) {
+				i++
+				flags = append(flags, rest[i])
+			}
+			continue
+		}
+		positional = append(positional, a)
+	}
+	return append(append(out, flags...), positional...)
+}
+
+// takesValue reports whether the flag named by arg ("--name" or "-n")
+// takes a value (every flag but a boolean one).
+func takesValue(flags []cli.Flag, arg string) bool {
+	name := strings.TrimLeft(arg, "-")
+	for _, f := range flags {
+		if slices.Contains(f.Names(), name) {
+			_, isBool := f.(*cli.BoolFlag)
+			return !isBool
+		}
+	}
+	return false
+}
 
 // appEnv is what commands share: streams and the logger.
 type appEnv struct {

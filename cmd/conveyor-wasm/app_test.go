@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -266,5 +267,23 @@ func TestCLI_Run_EventTimeExample(t *testing.T) {
 	}
 	if !strings.Contains(stderr, fmt.Sprintf("; %d late", len(late))) && len(late) > 0 {
 		t.Fatalf("summary does not count the late records:\n%s", stderr)
+	}
+}
+
+func TestFlagsFirst(t *testing.T) {
+	app := newApp(strings.NewReader(""), io.Discard, io.Discard)
+	cases := []struct{ in, want string }{
+		{"x plugin run a.wasm --config k=v --config j=w", "x plugin run --config k=v --config j=w a.wasm"},
+		{"x --log-level debug run p.yaml --progress 0", "x --log-level debug run --progress 0 p.yaml"},
+		{"x plugin inspect a.wasm --json", "x plugin inspect --json a.wasm"},
+		{"x run --progress=0 p.yaml", "x run --progress=0 p.yaml"},
+		{"x run p.yaml -- --odd", "x run p.yaml -- --odd"},
+		{"x nosuch --flag", "x nosuch --flag"},
+		{"x", "x"},
+	}
+	for _, c := range cases {
+		if got := strings.Join(flagsFirst(app, strings.Fields(c.in)), " "); got != c.want {
+			t.Errorf("flagsFirst(%q) = %q, want %q", c.in, got, c.want)
+		}
 	}
 }
