@@ -22,7 +22,7 @@ func TestFastPath_MatchesInterpreter(t *testing.T) {
 		{`record.metadata["type"] == record.key`, false},
 		{`record.metadata.type == "user_event"`, true},
 		{`has(record.metadata.type)`, false},
-		{`record.payload.a == "x"`, false},
+		{`record.payload.a == "x"`, true},
 		{`"x" in record.payload`, false},
 		{`record.key.startsWith("k")`, false},
 	}
@@ -54,5 +54,85 @@ func TestFastPath_MatchesInterpreter(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFastPath_PayloadMatchesInterpreter compares the payload scan with
+// the interpreter on payloads of every shape: found, missing, other types,
+// escapes, nesting, null, not JSON, and an already parsed payload.
+func TestFastPath_PayloadMatchesInterpreter(t *testing.T) {
+	exprs := []struct {
+		expr string
+		fast bool
+	}{
+		{`record.payload.type == "user_event"`, true},
+		{`"user_event" != record.payload.type`, true},
+		{`record.payload.user.country == "NZ"`, true},
+		{`record.payload.active == true`, true},
+		{`false == record.payload.active`, true},
+		{`record.payload.active != false`, true},
+		{`record.payload.active`, true},
+		{`record.payload.user.vip`, true},
+		{`record.payload.n == 1`, false},
+		{`record.payload["type"] == "user_event"`, false},
+	}
+	payloads := []string{
+		`{"type":"user_event","active":true,"user":{"country":"NZ","vip":false},"n":1}`,
+		`{"type":"click","active":false,"user":{"country":"GB","vip":true}}`,
+		`{"type":"user\u005fevent","active":"yes","user":{"country":null}}`,
+		`{"type":1,"active":1,"user":"flat"}`,
+		`{"other":1}`,
+		`{"user":{}}`,
+		`[1,2,3]`,
+		`"just a string"`,
+		`not json`,
+		`{"type":"user_event","active":true,"user":{"country":"NZ","vip":true}`,
+		``,
+	}
+	env := newEnv(t)
+	for _, c := range exprs {
+		t.Run(c.expr, func(t *testing.T) {
+			p, err := env.Compile(c.expr, Source{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (p.fast != nil) != c.fast {
+				t.Fatalf("fast path taken = %v, want %v", p.fast != nil, c.fast)
+			}
+			slow := *p
+			slow.fast = nil
+			for _, pl := range payloads {
+				for _, parsed := range []bool{false, true} {
+					r, ref := record.New("", []byte(pl)), record.New("", []byte(pl))
+					if parsed {
+						r.JSON()
+					} else if r.ValidJSON() {
+						r.MarkValidJSON() // as a source does; only then is the scan used
+					}
+					gotOK, gotErr := p.Eval(r)
+					wantOK, wantErr := slow.Eval(ref)
+					if gotOK != wantOK || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+						t.Fatalf("payload %s (parsed %v): fast = %v, %v; interpreter = %v, %v", pl, parsed, gotOK, gotErr, wantOK, wantErr)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestFastPath_PayloadScanSkipsTheParse(t *testing.T) {
+	env := newEnv(t)
+	p, err := env.Compile(`record.payload.type == "user_event"`, Source{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := record.New("", []byte(`{"type":"user_event","n":1}`))
+	r.MarkValidJSON()
+	if ok, err := p.Eval(r); !ok || err != nil || r.Parsed() {
+		t.Fatalf("validated payload: %v, %v, parsed %v (want true, nil, not parsed)", ok, err, r.Parsed())
+	}
+	u := record.New("", []byte(`{"type":"user_event","n":1}`))
+	if ok, err := p.Eval(u); !ok || err != nil || !u.Parsed() {
+		t.Fatalf("unvalidated payload: %v, %v, parsed %v (want true, nil, parsed)", ok, err, u.Parsed())
 	}
 }

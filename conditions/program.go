@@ -70,26 +70,35 @@ func (p *Program) Source() Source { return p.src }
 // fails; use EvalWatermark where one is known.
 func (p *Program) Eval(r *record.Record) (bool, error) {
 	if p.fast != nil {
-		return p.fastResult(r)
+		if ok, err, done := p.fastResult(r); done {
+			return ok, err
+		}
 	}
 	vars := (*recordVars)(r)
 	out, _, err := p.prg.Eval(vars)
 	return p.result(out, p.x.explain(vars, err))
 }
 
-func (p *Program) fastResult(r *record.Record) (bool, error) {
-	ok, err := p.fast(r)
-	if err != nil {
-		return false, &EvalError{Cond: p.expr, Err: err}
+// fastResult runs the fast path; done is false when it defers to the
+// interpreter (errFallback).
+func (p *Program) fastResult(r *record.Record) (ok bool, err error, done bool) {
+	ok, err = p.fast(r)
+	if err == errFallback {
+		return false, nil, false
 	}
-	return ok, nil
+	if err != nil {
+		return false, &EvalError{Cond: p.expr, Err: err}, true
+	}
+	return ok, nil, true
 }
 
 // EvalWatermark evaluates the condition against r with wm (Unix nanos, or
 // NoWatermark) as the watermark variable.
 func (p *Program) EvalWatermark(r *record.Record, wm int64) (bool, error) {
 	if p.fast != nil {
-		return p.fastResult(r)
+		if ok, err, done := p.fastResult(r); done {
+			return ok, err
+		}
 	}
 	a := wmPool.Get().(*wmVars)
 	a.r, a.wm = r, wm

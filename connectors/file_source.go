@@ -202,6 +202,7 @@ func (s *fileSource) readOne(ctx context.Context, out Emitter, r io.Reader, name
 				}
 				continue
 			}
+			rec.MarkValidJSON()
 			if s.keyPath != nil {
 				v, _ := rec.JSON()
 				rec.Key = keyString(v.Get(s.keyPath...))

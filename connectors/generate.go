@@ -117,6 +117,7 @@ func (g *generator) Read(ctx context.Context, out Emitter) error {
 			r := &slab[i]
 			r.Key = "u" + strconv.Itoa(user)
 			r.Payload = g.payload(rng, id, user, et)
+			r.MarkValidJSON()
 			r.EventTime = et
 			r.Source = g.env.Name
 			acks[i].Seq = id + 1

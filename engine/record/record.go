@@ -43,6 +43,7 @@ type Record struct {
 	parseErr error
 	parser   *fastjson.Parser
 	state    uint8 // 0 not parsed, 1 parsed (parsed or parseErr set)
+	valid    uint8 // 0 unknown, 1 the payload is valid JSON, 2 it is not
 }
 
 // New returns a record with the given key and payload and no event time.
@@ -96,8 +97,31 @@ func (r *Record) Parsed() bool { return r.state == 1 }
 // SetPayload replaces the payload and forgets any cached parse.
 func (r *Record) SetPayload(p []byte) {
 	r.Payload = p
-	r.parsed, r.parseErr, r.state = nil, nil, 0
+	r.parsed, r.parseErr, r.state, r.valid = nil, nil, 0, 0
 }
+
+// ValidJSON reports whether the payload is well-formed JSON, checking it
+// (without building a tree) at most once. Readers that scan the bytes for a
+// single field use it, so that a truncated document gives the same answer
+// as a full parse would.
+func (r *Record) ValidJSON() bool {
+	if r.valid == 0 {
+		r.valid = 2
+		if r.state == 1 && r.parseErr == nil || fastjson.ValidateBytes(r.Payload) == nil {
+			r.valid = 1
+		}
+	}
+	return r.valid == 1
+}
+
+// JSONValidated reports whether the payload is already known to be
+// well-formed JSON (marked by its source, checked by ValidJSON, or parsed),
+// without checking it.
+func (r *Record) JSONValidated() bool { return r.valid == 1 || r.state == 1 && r.parseErr == nil }
+
+// MarkValidJSON records that the payload is known to be well-formed JSON
+// (a source that validated it), sparing ValidJSON the check.
+func (r *Record) MarkValidJSON() { r.valid = 1 }
 
 // Release returns the record's parse state for reuse by other records. The
 // engine calls it when a record's path ends (written, filtered, dropped,
@@ -121,6 +145,7 @@ func (r *Record) Clone() *Record {
 		Source:    r.Source,
 		Origin:    r.Origin,
 		Ack:       r.Ack,
+		valid:     r.valid, // same payload bytes
 	}
 	if len(r.Metadata) > 0 {
 		c.Metadata = append(Metadata(nil), r.Metadata...)

@@ -57,3 +57,47 @@ func TestRecord_Clone_Independent(t *testing.T) {
 		t.Fatal("clone added key to original")
 	}
 }
+
+func TestRecord_ValidJSON(t *testing.T) {
+	for _, c := range []struct {
+		payload string
+		want    bool
+	}{{`{"a":1}`, true}, {`[1,2]`, true}, {`{"a":`, false}, {``, false}, {`nope`, false}} {
+		r := New("", []byte(c.payload))
+		if got := r.ValidJSON(); got != c.want {
+			t.Errorf("ValidJSON(%q) = %v, want %v", c.payload, got, c.want)
+		}
+		if r.Parsed() {
+			t.Errorf("ValidJSON(%q) must not build a parse tree", c.payload)
+		}
+	}
+	r := New("", []byte(`{"a":1}`))
+	r.JSON()
+	if !r.ValidJSON() {
+		t.Fatal("a parsed payload is valid")
+	}
+	r.SetPayload([]byte(`{`))
+	if r.ValidJSON() {
+		t.Fatal("SetPayload must forget validity")
+	}
+	r.MarkValidJSON()
+	if !r.ValidJSON() || !r.Clone().ValidJSON() {
+		t.Fatal("MarkValidJSON must stick, and carry over to clones")
+	}
+}
+
+func TestRecord_JSONValidated(t *testing.T) {
+	r := New("", []byte(`{"a":1}`))
+	if r.JSONValidated() {
+		t.Fatal("nothing has checked the payload yet")
+	}
+	r.JSON()
+	if !r.JSONValidated() {
+		t.Fatal("a parsed payload is known valid")
+	}
+	bad := New("", []byte(`{`))
+	bad.JSON()
+	if bad.JSONValidated() {
+		t.Fatal("a payload that failed to parse is not valid")
+	}
+}
