@@ -55,13 +55,12 @@ func (c *FileSourceConfig) check() error {
 }
 
 type fileSource struct {
-	cfg      *FileSourceConfig
-	env      Env
-	files    []string // empty with stdin
-	keyPath  []string
-	maxLine  int
-	chunk    int
-	closeFns []func() error
+	cfg     *FileSourceConfig
+	env     Env
+	files   []string // empty with stdin
+	keyPath []string
+	maxLine int
+	chunk   int
 }
 
 func newFileSource(c *FileSourceConfig, env Env) (*fileSource, error) {

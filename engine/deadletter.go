@@ -27,7 +27,6 @@ type deadLetter struct {
 	ch   chan []dlItem
 	sink connectors.Sink
 	r    *Runner
-	buf  []byte
 	now  func() time.Time
 }
 

@@ -3,7 +3,6 @@ package plugins
 import (
 	"context"
 	"log/slog"
-	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,6 +81,3 @@ func (h *host) Metrics() map[string]int64 {
 	}
 	return m
 }
-
-// configCopy returns a copy of the plugin's configuration.
-func (h *host) configCopy() map[string]string { return maps.Clone(h.config) }

@@ -85,8 +85,7 @@ func BenchmarkTracker_Tick(b *testing.B) {
 }
 
 type benchRec struct {
-	t   int64
-	key string
+	t int64
 }
 
 // BenchmarkMerger_EventTime merges 16 inputs of 62,500 items each (1M in

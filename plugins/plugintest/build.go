@@ -75,8 +75,15 @@ func Build(dir string) (string, error) {
 	return out, nil
 }
 
+// goTool finds the go command: $GOROOT/bin/go when GOROOT is set, else
+// the one on PATH.
 func goTool() string {
-	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
+	if root := os.Getenv("GOROOT"); root != "" {
+		if p := filepath.Join(root, "bin", "go"); fileExists(p) {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("go"); err == nil {
 		return p
 	}
 	return "go"
