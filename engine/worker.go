@@ -24,6 +24,8 @@ type worker struct {
 	tx    *txScratch // transform conversion buffers
 	// wm is the worker's current input watermark (stages) — set per batch.
 	wm int64
+	// src is the source this worker reads for (nil for stages).
+	src *sourceRT
 	// single is set when every record goes to the one queue of the one
 	// unconditional route: no per-record routing work at all.
 	single bool
@@ -37,6 +39,11 @@ type slot struct {
 
 func newWorker(r *Runner, n *node, rep int) *worker {
 	w := &worker{r: r, n: n, rep: rep, wm: wmMin}
+	for _, s := range r.sources {
+		if s.n == n {
+			w.src = s // found once here, not on every flush
+		}
+	}
 	for _, rt := range n.routes {
 		st := r.stages[rt.to.idx]
 		w.base = append(w.base, len(w.slots))
@@ -56,12 +63,8 @@ func newWorker(r *Runner, n *node, rep int) *worker {
 // generator watermark, a fan-in's merge watermark, or for other stages the
 // minimum of their inputs.
 func (w *worker) outWM() int64 {
-	if w.n.kind == nodeSource {
-		for _, s := range w.r.sources {
-			if s.n == w.n {
-				return s.outWM.Load()
-			}
-		}
+	if w.src != nil {
+		return w.src.outWM.Load()
 	}
 	if st := w.r.stages[w.n.idx]; st != nil && st.fanIn != nil {
 		return st.fanIn.wm.Load()
