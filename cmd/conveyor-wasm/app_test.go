@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/conveyor-etl/conveyor-wasm/examples/exampletest"
 )
 
 // run drives the CLI in-process and returns exit code, stdout and stderr.
@@ -19,35 +21,6 @@ func run(t *testing.T, stdin string, args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
 	code := doMain(append([]string{"conveyor-wasm"}, args...), strings.NewReader(stdin), &out, &errb)
 	return code, out.String(), errb.String()
-}
-
-// copyExample copies examples/NAME (pipeline and data, not outputs) into a
-// temporary directory, so runs do not write into the source tree.
-func copyExample(t *testing.T, name string) string {
-	t.Helper()
-	src := filepath.Join("..", "..", "examples", name)
-	dst := t.TempDir()
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			if d.Name() == "out" {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
 }
 
 func lines(t *testing.T, path string) []string {
@@ -60,7 +33,7 @@ func lines(t *testing.T, path string) []string {
 }
 
 func TestCLI_Run_UserAnalyticsExample(t *testing.T) {
-	dir := copyExample(t, "user-analytics")
+	dir := exampletest.Copy(t, filepath.Join("..", "..", "examples", "user-analytics"))
 	code, _, stderr := run(t, "", "run", "--progress", "0", filepath.Join(dir, "pipeline.yaml"))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -223,7 +196,7 @@ func TestCLI_VersionDocsAndFlags(t *testing.T) {
 }
 
 func TestCLI_Run_EventTimeExample(t *testing.T) {
-	dir := copyExample(t, "event-time")
+	dir := exampletest.Copy(t, filepath.Join("..", "..", "examples", "event-time"))
 	code, _, stderr := run(t, "", "run", "--progress", "0", filepath.Join(dir, "pipeline.yaml"))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/conveyor-etl/conveyor-wasm/engine"
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
-	"github.com/conveyor-etl/conveyor-wasm/examples/internal/exampletest"
+	"github.com/conveyor-etl/conveyor-wasm/examples/exampletest"
 )
 
 func TestExample_LookupEnrich(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/conveyor-etl/conveyor-wasm/engine"
-	"github.com/conveyor-etl/conveyor-wasm/examples/internal/exampletest"
+	"github.com/conveyor-etl/conveyor-wasm/examples/exampletest"
 	"github.com/conveyor-etl/conveyor-wasm/plugins/plugintest"
 )
 

@@ -1,4 +1,5 @@
-// Package exampletest runs the examples' pipelines end to end in tests: it
+// Package exampletest runs the examples' pipelines end to end in tests (the
+// examples' own and the CLI's): it
 // copies an example directory to a temporary one (so outputs land there),
 // runs its pipeline.yaml through the engine and reads what it wrote.
 package exampletest
