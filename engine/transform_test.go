@@ -3,11 +3,9 @@ package engine
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/conveyor-etl/conveyor-wasm/plugins/plugintest"
@@ -172,9 +170,8 @@ func TestTransform_GuestStdoutGoesToTheLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log strings.Builder
-	var mu sync.Mutex
-	r, err := NewRunner(p, RunOptions{Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, &log}, nil))})
+	var log plugintest.LogBuffer
+	r, err := NewRunner(p, RunOptions{Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,22 +179,9 @@ func TestTransform_GuestStdoutGoesToTheLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	if sum.Delivered != 3 || !strings.Contains(log.String(), "plugin=guest") {
 		t.Fatalf("summary %s, log:\n%s", sum, log.String())
 	}
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }
 
 // TestTransform_ParallelKeepsOrder: batches run on several instances at

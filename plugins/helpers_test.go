@@ -1,12 +1,10 @@
 package plugins
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/conveyor-etl/conveyor-wasm/abi"
@@ -26,29 +24,11 @@ func guest(tb testing.TB, name string) []byte {
 	return b
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // loadGuest loads the named test guest with o (Wasm, CacheDir, Logger and Name
 // filled in when empty), closes it at cleanup, and returns the log sink.
-func loadGuest(tb testing.TB, name string, o Options) (*Plugin, *syncBuffer) {
+func loadGuest(tb testing.TB, name string, o Options) (*Plugin, *plugintest.LogBuffer) {
 	tb.Helper()
-	logs := &syncBuffer{}
+	logs := &plugintest.LogBuffer{}
 	if o.Wasm == nil && o.Path == "" {
 		o.Wasm = guest(tb, name)
 	}

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,27 +26,9 @@ import (
 // cacheDir keeps compiled modules between test runs, like the engine does.
 var cacheDir = filepath.Join(os.TempDir(), "conveyor-wasm-examples-cache")
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // load builds the plugin in dir and loads it with cfg. The plugin's log goes
 // to the returned buffer.
-func load(tb testing.TB, dir string, cfg map[string]string) (*plugins.Plugin, *syncBuffer) {
+func load(tb testing.TB, dir string, cfg map[string]string) (*plugins.Plugin, *plugintest.LogBuffer) {
 	tb.Helper()
 	p, logs, err := tryLoad(tb, dir, cfg)
 	if err != nil {
@@ -56,9 +37,9 @@ func load(tb testing.TB, dir string, cfg map[string]string) (*plugins.Plugin, *s
 	return p, logs
 }
 
-func tryLoad(tb testing.TB, dir string, cfg map[string]string) (*plugins.Plugin, *syncBuffer, error) {
+func tryLoad(tb testing.TB, dir string, cfg map[string]string) (*plugins.Plugin, *plugintest.LogBuffer, error) {
 	tb.Helper()
-	logs := &syncBuffer{}
+	logs := &plugintest.LogBuffer{}
 	p, err := plugins.Load(context.Background(), plugins.Options{
 		Name:      filepath.Base(dir),
 		Path:      plugintest.BuildGo(tb, dir),
