@@ -616,14 +616,18 @@ func (st *stageRT) run(ctx context.Context, w *worker, rep int) {
 			f.idle(w)
 		}
 		if ctx.Err() != nil {
-			// Hard stop: drain the queue without processing, counting the
-			// records as dropped so nothing vanishes from the books.
-			for rest := range in {
-				for _, rec := range rest.recs {
-					end(rec, record.Dropped)
-				}
-			}
+			dropQueue(in)
 			return
+		}
+	}
+}
+
+// dropQueue empties a stage's queue after a hard stop without processing
+// it, counting the records as dropped so nothing vanishes from the books.
+func dropQueue(in <-chan batch) {
+	for rest := range in {
+		for _, rec := range rest.recs {
+			end(rec, record.Dropped)
 		}
 	}
 }

@@ -273,12 +273,6 @@ func (st *stageRT) runOrdered(ctx context.Context, w *worker, rep int, t *transf
 		next()
 	}
 	if ctx.Err() != nil {
-		// Hard stop: drain the queue without processing, counting the
-		// records as dropped so nothing vanishes from the books.
-		for rest := range in {
-			for _, rec := range rest.recs {
-				end(rec, record.Dropped)
-			}
-		}
+		dropQueue(in)
 	}
 }
