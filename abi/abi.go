@@ -16,7 +16,7 @@ import "strconv"
 // adds. A host accepts a guest of any minor of its own major.
 const (
 	Major = 1
-	Minor = 0
+	Minor = 1
 )
 
 // Version is the packed version a guest returns from conveyor_abi_version:
@@ -42,7 +42,10 @@ const (
 	ExportAlloc      = "conveyor_alloc"
 	ExportInit       = "conveyor_init"
 	ExportProcess    = "conveyor_process"
-	ExportClose      = "conveyor_close"
+	// ExportLookup is optional (ABI 1.1); a module exports it, or
+	// ExportProcess, or both.
+	ExportLookup = "conveyor_lookup"
+	ExportClose  = "conveyor_close"
 )
 
 // Log levels of log_v1.
@@ -63,6 +66,9 @@ func VersionMinor(v uint32) uint16 { return uint16(v) }
 func FormatVersion(v uint32) string {
 	return strconv.Itoa(int(VersionMajor(v))) + "." + strconv.Itoa(int(VersionMinor(v)))
 }
+
+// MinorLookup is the first minor version with conveyor_lookup.
+const MinorLookup = 1
 
 // Compatible reports whether a guest reporting the packed version v can be
 // driven by this package: same major, any minor.

@@ -23,7 +23,7 @@ func TestFormatVersion_Values(t *testing.T) {
 		v    uint32
 		want string
 	}{
-		{Version, "1.0"}, {0x00020000, "2.0"}, {0x00010003, "1.3"}, {0, "0.0"},
+		{Version, "1.1"}, {0x00020000, "2.0"}, {0x00010003, "1.3"}, {0, "0.0"},
 	}
 	for _, tt := range tests {
 		if got := FormatVersion(tt.v); got != tt.want {

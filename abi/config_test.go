@@ -32,7 +32,7 @@ func TestConfig_RoundTrip_Maps(t *testing.T) {
 
 func TestAppendConfig_Layout(t *testing.T) {
 	got := AppendConfig(nil, map[string]string{"b": "", "a": "xy"})
-	want := []byte("CVYC\x01\x00\x00\x00\x02\x00\x00\x00" +
+	want := []byte("CVYC\x01\x00\x01\x00\x02\x00\x00\x00" +
 		"\x01\x00\x00\x00a\x02\x00\x00\x00xy" + "\x01\x00\x00\x00b\x00\x00\x00\x00")
 	if !bytes.Equal(got, want) {
 		t.Fatalf("got %q, want %q", got, want)
@@ -51,7 +51,7 @@ func TestDecodeConfig_Rejects(t *testing.T) {
 		{"empty", nil, "truncated header"},
 		{"short", good[:11], "truncated header"},
 		{"batch magic", mutate(good, func(b []byte) []byte { copy(b, BatchMagic); return b }), "bad magic"},
-		{"major 2", mutate(good, func(b []byte) []byte { b[4] = 2; return b }), "unsupported version 2.0"},
+		{"major 2", mutate(good, func(b []byte) []byte { b[4] = 2; return b }), "unsupported version 2.1"},
 		{"count too big", mutate(good, put32(8, 3)), "entry count 3 exceeds"},
 		{"key past end", mutate(good, put32(12, 99)), "key length 99 past end"},
 		{"value past end", mutate(good, put32(27, 2)), "value length 2 past end"},

@@ -46,5 +46,5 @@ func ExampleDecodeConfig() {
 
 func ExampleFormatVersion() {
 	fmt.Println(abi.FormatVersion(abi.Version), abi.Compatible(0x00010002), abi.Compatible(0x00020000))
-	// Output: 1.0 true false
+	// Output: 1.1 true false
 }

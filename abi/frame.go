@@ -17,6 +17,10 @@ const (
 	FrameInput = 1
 	// FrameOutput is the header kind of an output batch.
 	FrameOutput = 2
+	// FrameLookupRequest is the header kind of a lookup request (ABI 1.1).
+	FrameLookupRequest = 3
+	// FrameLookupResult is the header kind of a lookup result (ABI 1.1).
+	FrameLookupResult = 4
 
 	// RecordFlagEventTime is bit 0 of a record's flags: event_time is set.
 	RecordFlagEventTime = 1
@@ -300,8 +304,13 @@ func (d *decoder) header(kind byte) int {
 		d.fail(10, "reserved field is %#x, want 0", r)
 		return 0
 	}
-	if kind == FrameInput {
+	switch kind {
+	case FrameInput:
 		return d.count("record count", minRecordSize)
+	case FrameLookupRequest:
+		return d.count("key count", 4)
+	case FrameLookupResult:
+		return d.count("entry count", 1)
 	}
 	return d.count("entry count", minOutputSize)
 }

@@ -156,8 +156,8 @@ func TestDecodeInputBatch_Rejects(t *testing.T) {
 		{"short header", one[:15], "truncated header"},
 		{"bad magic", mutate(one, func(b []byte) []byte { b[0] = 'X'; return b }), "bad magic"},
 		{"config magic", mutate(one, func(b []byte) []byte { copy(b, ConfigMagic); return b }), "bad magic"},
-		{"major 2", mutate(one, func(b []byte) []byte { b[4] = 2; return b }), "unsupported version 2.0"},
-		{"major 0", mutate(one, func(b []byte) []byte { b[4] = 0; return b }), "unsupported version 0.0"},
+		{"major 2", mutate(one, func(b []byte) []byte { b[4] = 2; return b }), "unsupported version 2.1"},
+		{"major 0", mutate(one, func(b []byte) []byte { b[4] = 0; return b }), "unsupported version 0.1"},
 		{"output kind", mutate(one, func(b []byte) []byte { b[8] = FrameOutput; return b }), "frame kind 2, want 1"},
 		{"kind 0", mutate(one, func(b []byte) []byte { b[8] = 0; return b }), "frame kind 0"},
 		{"header flags", mutate(one, func(b []byte) []byte { b[9] = 1; return b }), "unknown header flags"},
@@ -251,7 +251,7 @@ func TestDecodeOutputBatch_Rejects(t *testing.T) {
 
 func TestAppendInputBatch_Layout(t *testing.T) {
 	frame := AppendInputBatch([]byte("pre"), []Record{{Key: []byte("K"), Payload: []byte("P"), EventTime: 0x0102, HasEventTime: true}})
-	want := []byte("pre" + "CVYB" + "\x01\x00" + "\x00\x00" + "\x01\x00\x00\x00" + "\x01\x00\x00\x00" +
+	want := []byte("pre" + "CVYB" + "\x01\x00" + "\x01\x00" + "\x01\x00\x00\x00" + "\x01\x00\x00\x00" +
 		"\x01" + "\x02\x01\x00\x00\x00\x00\x00\x00" + "\x01\x00\x00\x00K" + "\x01\x00\x00\x00P" + "\x00\x00\x00\x00")
 	if !bytes.Equal(frame, want) {
 		t.Fatalf("frame =\n%q\nwant\n%q", frame, want)
@@ -260,7 +260,7 @@ func TestAppendInputBatch_Layout(t *testing.T) {
 
 func TestAppendOutputBatch_Layout(t *testing.T) {
 	frame := AppendOutputBatch(nil, []Output{{Kind: KindError, Input: 3, Err: "e"}, {Kind: KindDrop, Input: 1, Err: "ignored"}})
-	want := []byte("CVYB" + "\x01\x00\x00\x00" + "\x02\x00\x00\x00" + "\x02\x00\x00\x00" +
+	want := []byte("CVYB" + "\x01\x00\x01\x00" + "\x02\x00\x00\x00" + "\x02\x00\x00\x00" +
 		"\x02" + "\x03\x00\x00\x00" + "\x01\x00\x00\x00e" + "\x01" + "\x01\x00\x00\x00")
 	if !bytes.Equal(frame, want) {
 		t.Fatalf("frame =\n%q\nwant\n%q", frame, want)
