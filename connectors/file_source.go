@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
@@ -21,12 +23,27 @@ type FileSourceConfig struct {
 	Codec        string `yaml:"codec" doc:"json_lines: each line is a JSON document (malformed lines are dead-lettered with file:line); lines: each line is an opaque payload"`
 	KeyField     string `yaml:"key_field" doc:"dot path of a payload field whose value becomes the record key (json_lines only)"`
 	MaxLineBytes int    `yaml:"max_line_bytes" doc:"longer lines are dead-lettered"`
+	ParseWorkers int    `yaml:"parse_workers" doc:"goroutines that split and validate the lines of one regular file, its records kept in input order (0: GOMAXPROCS; 1: read, split and validate on one goroutine); pipes and standard input are always read on one"`
 }
 
 const (
 	codecJSONLines = "json_lines"
 	codecLines     = "lines"
 )
+
+// SkipCounter is an optional interface of an Emitter. A source that skips
+// input without making a record or a reject of it (the file source skips
+// blank lines: empty or only white space) tells the Emitter how many lines
+// it skipped and why ("blank line"), so that a summary can account for every
+// line read. Skipped is called from the goroutine that calls Emit, with
+// n > 0, at most once before each Emit and once more before Read returns;
+// counts add up.
+type SkipCounter interface {
+	Skipped(n int, why string)
+}
+
+// skipBlank is the reason blank lines are skipped with.
+const skipBlank = "blank line"
 
 func init() {
 	Register(Spec{
@@ -51,6 +68,9 @@ func (c *FileSourceConfig) check() error {
 	if c.MaxLineBytes <= 0 {
 		return fmt.Errorf("max_line_bytes must be positive, got %d", c.MaxLineBytes)
 	}
+	if c.ParseWorkers < 0 {
+		return fmt.Errorf("parse_workers must not be negative, got %d", c.ParseWorkers)
+	}
 	return nil
 }
 
@@ -60,14 +80,24 @@ type fileSource struct {
 	files   []string // empty with stdin
 	keyPath []string
 	maxLine int
-	chunk   int
+	// chunk is the read size: the buffer size of the one-goroutine path and
+	// the block size of the parallel one. Tests make it tiny.
+	chunk int
+	// blockLines is the most lines one parse job holds (a block of short
+	// lines is cut into jobs of at most this many). Tests make it tiny.
+	blockLines int
+	// workers is the number of parse workers for a regular file (>= 1).
+	workers int
 }
 
 func newFileSource(c *FileSourceConfig, env Env) (*fileSource, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	s := &fileSource{cfg: c, env: env, maxLine: c.MaxLineBytes, chunk: 1 << 20}
+	s := &fileSource{cfg: c, env: env, maxLine: c.MaxLineBytes, chunk: 1 << 20, blockLines: 1 << 14, workers: c.ParseWorkers}
+	if s.workers == 0 {
+		s.workers = runtime.GOMAXPROCS(0)
+	}
 	if c.KeyField != "" {
 		s.keyPath = strings.Split(c.KeyField, ".")
 	}
@@ -107,51 +137,181 @@ func (s *fileSource) Close() error { return nil }
 
 func (s *fileSource) Read(ctx context.Context, out Emitter) error {
 	if s.files == nil {
-		return s.readOne(ctx, out, s.env.Stdin, "stdin")
+		if f, ok := s.env.Stdin.(*os.File); ok && s.workers > 1 {
+			if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+				// Redirected from a file: nothing to wait for.
+				return s.readParallel(ctx, out, f, "stdin", s.workers)
+			}
+		}
+		// A pipe may go quiet for a long time: hand over a partial batch
+		// before every read that may block, so records never wait for
+		// records that have not been written yet.
+		return s.readSeq(ctx, out, s.env.Stdin, "stdin", true)
 	}
 	for _, f := range s.files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		fh, err := os.Open(f)
-		if err != nil {
-			return fmt.Errorf("input file: %w", err)
-		}
-		err = s.readOne(ctx, out, fh, f)
-		fh.Close()
-		if err != nil {
+		if err := s.readFile(ctx, out, f); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// readOne reads one stream. Lines are sliced out of large read buffers that
-// are never reused, so a record's payload aliases the buffer instead of being
-// copied; a buffer is freed when the last record pointing into it is.
-func (s *fileSource) readOne(ctx context.Context, out Emitter, r io.Reader, name string) error {
-	lr := lineReader{r: r, chunk: s.chunk, max: s.maxLine}
-	bs := s.env.BatchSize
-	var (
-		slab  []record.Record
-		acks  []record.Ack
-		batch []*record.Record
-	)
-	json := s.cfg.Codec == codecJSONLines
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		err := out.Emit(ctx, batch)
-		batch, slab, acks = nil, nil, nil
-		return err
+// readFile reads one named file. A regular file is read in blocks split on
+// s.workers goroutines and checked for shrinking; anything else (a named
+// pipe, a device) is read like standard input, flushing before each read.
+func (s *fileSource) readFile(ctx context.Context, out Emitter, name string) error {
+	fh, err := os.Open(name)
+	if err != nil {
+		return fmt.Errorf("input file: %w", err)
 	}
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil {
+		return fmt.Errorf("input file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return s.readSeq(ctx, out, fh, name, true)
+	}
+	r := &shrinkCheck{f: fh, size: fi.Size(), next: shrinkCheckEvery}
+	if s.workers > 1 {
+		return s.readParallel(ctx, out, r, name, s.workers)
+	}
+	return s.readSeq(ctx, out, r, name, false)
+}
+
+// slot holds one record and its Ack; records are allocated in slabs of
+// slots, so that one allocation serves many records.
+type slot struct {
+	rec record.Record
+	ack record.Ack
+}
+
+// lineParser is the per-line work shared by both read paths: a line (its
+// \r trimmed, at most max bytes) becomes a record, a blank, or a reject.
+type lineParser struct {
+	json    bool
+	keyPath []string
+	source  string // record.Source
+}
+
+// lineKind is what a line became.
+type lineKind uint8
+
+const (
+	lineRecord lineKind = iota
+	lineBlank
+	lineReject
+)
+
+// parse makes a record of line in sl. For a reject it returns the reason and
+// leaves sl as it was (zero), for the next line to use.
+func (p *lineParser) parse(line []byte, lineNo int64, sl *slot) (lineKind, error) {
+	if len(bytes.TrimSpace(line)) == 0 {
+		return lineBlank, nil
+	}
+	if p.json {
+		// Validate now (cheap, no allocation) so malformed lines are
+		// rejected with their position; parse lazily, only if a stage
+		// reads the payload.
+		if err := fastjson.ValidateBytes(line); err != nil {
+			return lineReject, fmt.Errorf("malformed JSON: %w", err)
+		}
+	}
+	rec := &sl.rec
+	rec.Payload = line
+	rec.EventTime = record.NoEventTime
+	rec.Source = p.source
+	sl.ack.Seq = lineNo
+	rec.Ack = &sl.ack
+	if p.json {
+		rec.MarkValidJSON()
+		if p.keyPath != nil {
+			v, _ := rec.JSON()
+			rec.Key = keyString(v.Get(p.keyPath...))
+		}
+	}
+	return lineRecord, nil
+}
+
+func (s *fileSource) parser() lineParser {
+	return lineParser{json: s.cfg.Codec == codecJSONLines, keyPath: s.keyPath, source: s.env.Name}
+}
+
+func (s *fileSource) tooLong() error {
+	return fmt.Errorf("line longer than max_line_bytes (%d)", s.maxLine)
+}
+
+// origin is a dead-letter origin: file:line.
+func origin(name string, lineNo int64) string {
+	return name + ":" + strconv.FormatInt(lineNo, 10)
+}
+
+// emitState batches records for an Emitter: both read paths hand it records
+// in input order and it emits batches of exactly bs records (a shorter one
+// only at a flush), reporting blank lines to a SkipCounter as it goes.
+type emitState struct {
+	ctx    context.Context
+	out    Emitter
+	skips  SkipCounter // nil when out does not count skips
+	bs     int
+	batch  []*record.Record
+	blanks int
+}
+
+func newEmitState(ctx context.Context, out Emitter, bs int) *emitState {
+	e := &emitState{ctx: ctx, out: out, bs: bs}
+	e.skips, _ = out.(SkipCounter)
+	return e
+}
+
+func (e *emitState) add(r *record.Record) error {
+	if e.batch == nil {
+		// Once per batch: stop promptly even if the Emitter does not.
+		if err := e.ctx.Err(); err != nil {
+			return err
+		}
+		e.batch = make([]*record.Record, 0, e.bs)
+	}
+	e.batch = append(e.batch, r)
+	if len(e.batch) == e.bs {
+		return e.flush()
+	}
+	return nil
+}
+
+// flush reports blank lines counted so far and emits the partial batch.
+func (e *emitState) flush() error {
+	if e.blanks > 0 && e.skips != nil {
+		e.skips.Skipped(e.blanks, skipBlank)
+	}
+	e.blanks = 0
+	if len(e.batch) == 0 {
+		return nil
+	}
+	b := e.batch
+	e.batch = nil
+	return e.out.Emit(e.ctx, b)
+}
+
+// readSeq reads one stream on the calling goroutine. Lines are sliced out of
+// large read buffers that are never reused, so a record's payload aliases the
+// buffer instead of being copied; a buffer is freed when the last record
+// pointing into it is. With flushBeforeRead (a pipe), a partial batch is
+// emitted before every read, which may block.
+func (s *fileSource) readSeq(ctx context.Context, out Emitter, r io.Reader, name string, flushBeforeRead bool) error {
+	lr := lineReader{r: r, chunk: s.chunk, max: s.maxLine}
+	e := newEmitState(ctx, out, s.env.BatchSize)
+	p := s.parser()
+	var (
+		slab []slot
+		used int
+	)
 	var flushErr error
-	if r == s.env.Stdin {
-		// A pipe may go quiet for a long time: hand over a partial batch
-		// before every read that may block, so records never wait for
-		// records that have not been written yet.
-		lr.beforeRead = func() { flushErr = flush() }
+	if flushBeforeRead {
+		lr.beforeRead = func() { flushErr = e.flush() }
 	}
 	for {
 		line, lineNo, err := lr.next()
@@ -159,57 +319,32 @@ func (s *fileSource) readOne(ctx context.Context, out Emitter, r io.Reader, name
 			return flushErr
 		}
 		if errors.Is(err, errLineTooLong) {
-			if rerr := out.Reject(ctx, line, fmt.Sprintf("%s:%d", name, lineNo), fmt.Errorf("line longer than max_line_bytes (%d)", s.maxLine)); rerr != nil {
+			if rerr := out.Reject(ctx, line, origin(name, lineNo), s.tooLong()); rerr != nil {
 				return rerr
 			}
 			continue
 		}
 		if err == io.EOF {
-			return flush()
+			return e.flush()
 		}
 		if err != nil {
+			// What was read before the error is good: hand it over.
+			_ = e.flush()
 			return fmt.Errorf("read %s: %w", name, err)
 		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
+		if used == len(slab) {
+			slab, used = make([]slot, e.bs), 0
 		}
-		if slab == nil {
-			// Once per batch: stop promptly even if the Emitter does not.
-			if err := ctx.Err(); err != nil {
-				return err
+		switch kind, perr := p.parse(line, lineNo, &slab[used]); kind {
+		case lineBlank:
+			e.blanks++
+		case lineReject:
+			if rerr := out.Reject(ctx, line, origin(name, lineNo), perr); rerr != nil {
+				return rerr
 			}
-			slab = make([]record.Record, bs)
-			acks = make([]record.Ack, bs)
-			batch = make([]*record.Record, 0, bs)
-		}
-		i := len(batch)
-		rec := &slab[i]
-		rec.Payload = line
-		rec.EventTime = record.NoEventTime
-		rec.Source = s.env.Name
-		acks[i].Seq = lineNo
-		rec.Ack = &acks[i]
-		if json {
-			// Validate now (cheap, no allocation) so malformed lines are
-			// rejected with their position; parse lazily, only if a stage
-			// reads the payload.
-			if perr := fastjson.ValidateBytes(line); perr != nil {
-				// The slot is reused by the next line.
-				*rec = record.Record{}
-				if rerr := out.Reject(ctx, line, fmt.Sprintf("%s:%d", name, lineNo), fmt.Errorf("malformed JSON: %w", perr)); rerr != nil {
-					return rerr
-				}
-				continue
-			}
-			rec.MarkValidJSON()
-			if s.keyPath != nil {
-				v, _ := rec.JSON()
-				rec.Key = keyString(v.Get(s.keyPath...))
-			}
-		}
-		batch = append(batch, rec)
-		if len(batch) == bs {
-			if err := flush(); err != nil {
+		default:
+			used++
+			if err := e.add(&slab[used-1].rec); err != nil {
 				return err
 			}
 		}
@@ -246,13 +381,15 @@ type lineReader struct {
 	scan       int // buf[pos:scan] holds no newline
 	eof        bool
 	line       int64
-	skipping   bool // inside an over-long line, discarding until newline
+	skipping   bool  // inside an over-long line, discarding until newline
+	err        error // a read error, returned once the lines before it are
 	// beforeRead, if set, runs before each read from r.
 	beforeRead func()
 }
 
 // next returns the next line without its newline (and without a trailing
-// \r), its 1-based line number, and io.EOF at the end. The returned slice
+// \r), its 1-based line number, and io.EOF at the end. A read error is
+// returned (from then on) after the complete lines read before it. The returned slice
 // stays valid forever (buffers are not reused). A line longer than max bytes
 // (not counting \r\n) returns its first max bytes with errLineTooLong; the
 // rest of it is skipped.
@@ -298,6 +435,9 @@ func (l *lineReader) next() ([]byte, int64, error) {
 			copy(nb, l.buf[l.pos:])
 			l.buf, l.pos, l.scan = nb, 0, rest
 		}
+		if l.err != nil {
+			return nil, l.line, l.err
+		}
 		if l.beforeRead != nil {
 			l.beforeRead()
 		}
@@ -306,7 +446,8 @@ func (l *lineReader) next() ([]byte, int64, error) {
 		if err == io.EOF {
 			l.eof = true
 		} else if err != nil {
-			return nil, l.line, err
+			// The lines completed by this read are returned first.
+			l.err = err
 		}
 	}
 }
