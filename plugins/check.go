@@ -49,6 +49,14 @@ type Info struct {
 	// MemoryMinPages and MemoryMaxPages describe the exported memory
 	// (64 KiB pages); MemoryMaxPages is 0 when the module sets no maximum.
 	MemoryMinPages, MemoryMaxPages uint32
+	// Transform and Lookup report whether the module exports
+	// conveyor_process and conveyor_lookup (ABI 1.1); a plugin has at
+	// least one of them.
+	Transform, Lookup bool
+	// Init reports the result of conveyor_init with the config the module
+	// was checked against: "ok", "failed: <message>", or "" when it was not
+	// run (Inspect without a config runs it with an empty one).
+	Init string
 	// Loadable reports whether Load would accept the module with the
 	// grants it was checked against; Problems says why not.
 	Loadable bool
@@ -60,13 +68,14 @@ var requiredExports = map[string]string{
 	abi.ExportVersion: "()->i32",
 	abi.ExportAlloc:   "(i32)->i32",
 	abi.ExportInit:    "(i32,i32)->i64",
-	abi.ExportProcess: "(i32,i32)->i64",
 }
 
 // optionalExports may be present, with these signatures.
 var optionalExports = map[string]string{
 	abi.ExportInitialize: "()->()",
 	abi.ExportClose:      "()->()",
+	abi.ExportProcess:    "(i32,i32)->i64",
+	abi.ExportLookup:     "(i32,i32)->i64",
 }
 
 // hostFuncs are the functions of the conveyor import module.
@@ -167,11 +176,16 @@ func describe(mod wasmrt.Module, g Grants) Info {
 				name, e.Kind, e.Signature, optionalExports[name]))
 		}
 	}
+	_, info.Transform = exports[abi.ExportProcess]
+	_, info.Lookup = exports[abi.ExportLookup]
+	if !info.Transform && !info.Lookup {
+		missing = append(missing, abi.ExportProcess+" or "+abi.ExportLookup)
+	}
 	_, hasStart := exports["_start"]
 	switch {
-	case len(missing) == len(requiredExports) && hasStart:
+	case len(missing) == len(requiredExports)+1 && hasStart:
 		info.What = "WASI command module, not a conveyor plugin"
-	case len(missing) == len(requiredExports):
+	case len(missing) == len(requiredExports)+1:
 		info.What = "WebAssembly module without conveyor exports, not a conveyor plugin"
 	case len(missing) > 0:
 		info.What = "incomplete conveyor plugin"
@@ -203,7 +217,18 @@ func (info *Info) setVersion(v uint32) {
 		info.Loadable = false
 		return
 	}
-	info.What = "conveyor plugin, ABI " + info.ABI
+	info.What = "conveyor " + info.kinds() + " plugin, ABI " + info.ABI
+}
+
+// kinds says "transform", "lookup" or "transform and lookup".
+func (info *Info) kinds() string {
+	switch {
+	case info.Transform && info.Lookup:
+		return "transform and lookup"
+	case info.Lookup:
+		return "lookup"
+	}
+	return "transform"
 }
 
 func versionMismatch(v uint32) string {

@@ -23,7 +23,7 @@ func TestCheckImport_Verdicts(t *testing.T) {
 		{"config", fn("conveyor", "config_get_v1", "(i32,i32,i32,i32)->i32"), Grants{}, ""},
 		{"clock", fn("conveyor", "clock_now_v1", "()->i64"), Grants{}, ""},
 		{"metric", fn("conveyor", "metric_add_v1", "(i32,i32,i64)->()"), Grants{}, ""},
-		{"host v2", fn("conveyor", "log_v2", "(i32,i32,i32)->()"), Grants{}, "no host function conveyor.log_v2 in ABI 1.0"},
+		{"host v2", fn("conveyor", "log_v2", "(i32,i32,i32)->()"), Grants{}, "no host function conveyor.log_v2 in ABI 1.1"},
 		{"host bad sig", fn("conveyor", "clock_now_v1", "()->i32"), Grants{}, "signature ()->i32, want ()->i64"},
 		{"fd_write", fn("wasi_snapshot_preview1", "fd_write", "(i32,i32,i32,i32)->i32"), Grants{}, ""},
 		{"random", fn("wasi_snapshot_preview1", "random_get", "(i32,i32)->i32"), Grants{}, ""},
@@ -115,11 +115,11 @@ func TestDescribe_Modules(t *testing.T) {
 func TestInfo_SetVersion(t *testing.T) {
 	info := Info{Loadable: true, What: "conveyor plugin"}
 	info.setVersion(0x00010003)
-	if !info.Loadable || info.ABI != "1.3" || info.What != "conveyor plugin, ABI 1.3" {
+	if !info.Loadable || info.ABI != "1.3" || info.What != "conveyor transform plugin, ABI 1.3" {
 		t.Fatalf("newer minor: %+v", info)
 	}
 	info.setVersion(0x00020000)
-	if info.Loadable || len(info.Problems) != 1 || !strings.Contains(info.Problems[0], "2.0 is not compatible with host ABI version 1.0") {
+	if info.Loadable || len(info.Problems) != 1 || !strings.Contains(info.Problems[0], "2.0 is not compatible with host ABI version 1.1") {
 		t.Fatalf("other major: %+v", info)
 	}
 }

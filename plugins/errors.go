@@ -18,11 +18,15 @@ const (
 	FaultInvalidOutput
 	// FaultInit: a fresh instance could not be created or initialised.
 	FaultInit
+	// FaultStack: the guest overflowed its call stack (unbounded
+	// recursion). See ABI.md section 8 for what that costs the host.
+	FaultStack
 
 	numFaults = iota + 1
 )
 
-// String returns "trap", "timeout", "memory", "invalid-output" or "init".
+// String returns "trap", "timeout", "memory", "invalid-output", "init" or
+// "stack".
 func (f Fault) String() string {
 	switch f {
 	case FaultTrap:
@@ -35,6 +39,8 @@ func (f Fault) String() string {
 		return "invalid-output"
 	case FaultInit:
 		return "init"
+	case FaultStack:
+		return "stack"
 	}
 	return fmt.Sprintf("fault(%d)", uint8(f))
 }

@@ -11,7 +11,7 @@ func TestFault_String_Values(t *testing.T) {
 		want string
 	}{
 		{FaultTrap, "trap"}, {FaultTimeout, "timeout"}, {FaultMemory, "memory"},
-		{FaultInvalidOutput, "invalid-output"}, {FaultInit, "init"}, {0, "fault(0)"},
+		{FaultInvalidOutput, "invalid-output"}, {FaultInit, "init"}, {FaultStack, "stack"}, {0, "fault(0)"},
 	}
 	for _, tt := range tests {
 		if got := tt.f.String(); got != tt.want {

@@ -42,7 +42,7 @@ func Example() {
 	// Output:
 	// input 0 -> record ok
 	// input 1 -> error: bad payload in record 1
-	// ABI 1.0 records out 1
+	// ABI 1.1 records out 1
 }
 
 // A guest that traps fails only its batch; the caller gets a *BatchError

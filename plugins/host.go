@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/conveyor-etl/conveyor-wasm/abi"
 	"github.com/conveyor-etl/conveyor-wasm/plugins/internal/wasmrt"
@@ -17,6 +18,7 @@ type host struct {
 	logger *slog.Logger
 	config map[string]string
 	now    func() time.Time
+	limit  *logLimiter
 
 	mu      sync.RWMutex
 	metrics map[string]*atomic.Int64
@@ -25,10 +27,12 @@ type host struct {
 var _ wasmrt.Host = (*host)(nil)
 
 func newHost(logger *slog.Logger, config map[string]string) *host {
-	return &host{logger: logger, config: config, now: time.Now, metrics: map[string]*atomic.Int64{}}
+	return &host{logger: logger, config: config, now: time.Now, limit: newLogLimiter(logger),
+		metrics: map[string]*atomic.Int64{}}
 }
 
-// Log implements wasmrt.Host: log_v1.
+// Log implements wasmrt.Host: log_v1. Messages are made valid UTF-8, cut
+// at maxLogMessage bytes and rate-limited (ABI.md section 4).
 func (h *host) Log(ctx context.Context, level int32, msg []byte) {
 	var l slog.Level
 	switch {
@@ -41,8 +45,8 @@ func (h *host) Log(ctx context.Context, level int32, msg []byte) {
 	default:
 		l = slog.LevelError
 	}
-	if h.logger.Enabled(ctx, l) {
-		h.logger.LogAttrs(ctx, l, string(msg))
+	if h.logger.Enabled(ctx, l) && h.limit.allow() {
+		h.logger.LogAttrs(ctx, l, logText(msg))
 	}
 }
 
@@ -57,6 +61,9 @@ func (h *host) Now() int64 { return h.now().UnixNano() }
 
 // MetricAdd implements wasmrt.Host: metric_add_v1.
 func (h *host) MetricAdd(name []byte, delta int64) {
+	if !utf8.Valid(name) {
+		name = []byte(toValidUTF8(name))
+	}
 	h.mu.RLock()
 	c, ok := h.metrics[string(name)]
 	h.mu.RUnlock()

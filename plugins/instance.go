@@ -19,6 +19,7 @@ type instance struct {
 	p                  *Plugin
 	rt                 wasmrt.Instance
 	alloc, proc, close wasmrt.Func
+	lookup             wasmrt.Func // nil unless exported (ABI 1.1)
 	stack              []uint64
 	stdout, stderr     *lineWriter
 	version            uint32
@@ -48,8 +49,8 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	inst := &instance{
 		p:      p,
 		stack:  make([]uint64, 2),
-		stdout: newLineWriter(p.logger, "stdout", slog.LevelInfo),
-		stderr: newLineWriter(p.logger, "stderr", slog.LevelWarn),
+		stdout: newLineWriter(p.logger, p.host.limit, "stdout", slog.LevelInfo),
+		stderr: newLineWriter(p.logger, p.host.limit, "stderr", slog.LevelWarn),
 	}
 	cfg := wasmrt.InstanceConfig{Stdout: inst.stdout, Stderr: inst.stderr, Env: p.grants.Env, Dirs: p.grants.Dirs}
 	if p.grants.Stdin {
@@ -61,7 +62,9 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	}
 	p.created.Add(1)
 	inst.rt = rt
-	if err := inst.start(ctx); err != nil {
+	err = inst.start(ctx)
+	p.host.limit.flush()
+	if err != nil {
 		inst.stdout.Flush()
 		inst.stderr.Flush()
 		rt.Close(context.WithoutCancel(ctx))
@@ -74,8 +77,9 @@ func (in *instance) start(ctx context.Context) error {
 	in.alloc = in.rt.Func(abi.ExportAlloc)
 	in.proc = in.rt.Func(abi.ExportProcess)
 	in.close = in.rt.Func(abi.ExportClose)
+	in.lookup = in.rt.Func(abi.ExportLookup)
 	version, initf := in.rt.Func(abi.ExportVersion), in.rt.Func(abi.ExportInit)
-	if in.alloc == nil || in.proc == nil || version == nil || initf == nil {
+	if in.alloc == nil || (in.proc == nil && in.lookup == nil) || version == nil || initf == nil {
 		return errors.New("start instance: missing conveyor exports")
 	}
 	if f := in.rt.Func(abi.ExportInitialize); f != nil {
@@ -89,6 +93,10 @@ func (in *instance) start(ctx context.Context) error {
 	in.version = uint32(in.stack[0])
 	if !abi.Compatible(in.version) {
 		return errors.New(versionMismatch(in.version))
+	}
+	if in.lookup != nil && abi.VersionMinor(in.version) < abi.MinorLookup {
+		return fmt.Errorf("guest exports %s but reports ABI version %s; lookups need 1.%d or later",
+			abi.ExportLookup, abi.FormatVersion(in.version), abi.MinorLookup)
 	}
 	frame := in.p.cfgFrame
 	ptr, err := in.allocate(ctx, len(frame))
@@ -163,7 +171,9 @@ func (in *instance) process(ctx context.Context, recs []abi.Record, out []abi.Ou
 	dst, _ := in.guestBytes(ptr, uint32(size))
 	abi.AppendInputBatch(dst[:0], recs)
 	in.stack[0], in.stack[1] = uint64(ptr), uint64(size)
-	if err := in.proc.Call(ctx, in.stack); err != nil {
+	err = in.proc.Call(ctx, in.stack)
+	in.p.host.limit.flush()
+	if err != nil {
 		return out, frame, kvs, in.fault(ctx, fmt.Errorf("%s: %w", abi.ExportProcess, err))
 	}
 	optr, olen := abi.UnpackPtrLen(in.stack[0])
@@ -179,21 +189,69 @@ func (in *instance) process(ctx context.Context, recs []abi.Record, out []abi.Ou
 	if err != nil {
 		return out, frame, kvs, &fault{kind: FaultInvalidOutput, msg: "invalid output frame: " + err.Error(), err: err}
 	}
+	res = res[:len(out)+normalize(res[len(out):], len(recs))]
 	return res, frame, kvs, nil
+}
+
+// lookupBatch runs one lookup batch: encode the request into guest memory,
+// call conveyor_lookup, copy the result frame out (into a fresh buffer, so
+// rows stay valid for as long as the caller holds them) and decode it.
+func (in *instance) lookupBatch(ctx context.Context, keys [][]byte, dst []LookupResult) ([]LookupResult, *fault) {
+	ctx, cancel := in.p.withTimeout(ctx)
+	defer cancel()
+	in.stderr.Reset()
+	size := abi.LookupRequestSize(keys)
+	ptr, err := in.allocate(ctx, size)
+	if err != nil {
+		return dst, in.fault(ctx, err)
+	}
+	buf, _ := in.guestBytes(ptr, uint32(size))
+	abi.AppendLookupRequest(buf[:0], keys)
+	in.stack[0], in.stack[1] = uint64(ptr), uint64(size)
+	err = in.lookup.Call(ctx, in.stack)
+	in.p.host.limit.flush()
+	if err != nil {
+		return dst, in.fault(ctx, fmt.Errorf("%s: %w", abi.ExportLookup, err))
+	}
+	optr, olen := abi.UnpackPtrLen(in.stack[0])
+	src, ok := in.guestBytes(optr, olen)
+	if !ok {
+		return dst, &fault{kind: FaultInvalidOutput,
+			msg: fmt.Sprintf("lookup result frame [%d, %d) is outside guest memory of %d bytes",
+				optr, uint64(optr)+uint64(olen), len(in.rt.Memory())),
+			err: errors.New("lookup result frame outside guest memory")}
+	}
+	frame := append([]byte(nil), src...)
+	base := len(dst)
+	res, err := abi.DecodeLookupResult(frame, len(keys), dst)
+	if err != nil {
+		return dst, &fault{kind: FaultInvalidOutput, msg: "invalid lookup result: " + err.Error(), err: err}
+	}
+	for i := base; i < len(res); i++ {
+		if res[i].Found && !isJSONObject(res[i].Row) {
+			err := fmt.Errorf("row for key %d is not a JSON object: %.60q", i-base, res[i].Row)
+			clear(res[base:])
+			return res[:base], &fault{kind: FaultInvalidOutput, msg: "invalid lookup result: " + err.Error(), err: err}
+		}
+	}
+	return res, nil
 }
 
 // fault classifies a failed call.
 func (in *instance) fault(ctx context.Context, err error) *fault {
 	f := &fault{kind: FaultTrap, err: err}
 	tail := in.stderr.Tail()
+	outcome := wasmrt.OutcomeOf(err)
 	switch {
-	case wasmrt.OutcomeOf(err) == wasmrt.Interrupted || errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case outcome == wasmrt.Interrupted || errors.Is(ctx.Err(), context.DeadlineExceeded):
 		f.kind = FaultTimeout
 		f.msg = fmt.Sprintf("batch exceeded the time limit of %s", in.p.limits.BatchTimeout)
-	case outOfMemory(tail):
+	case outcome == wasmrt.StackOverflow:
+		f.kind = FaultStack
+		f.msg = "guest overflowed its call stack (unbounded recursion?)"
+	case outOfMemory(tail) || in.nearMemoryLimit():
 		f.kind = FaultMemory
-		f.msg = fmt.Sprintf("guest ran out of memory (limit %d pages, %d MiB)",
-			in.p.limits.MemoryPages, uint64(in.p.limits.MemoryPages)*64/1024)
+		f.msg = "guest ran out of memory (limit " + pagesText(in.p.limits.MemoryPages) + ")"
 	default:
 		f.msg = "guest trapped: " + firstLine(err.Error())
 	}
@@ -201,6 +259,14 @@ func (in *instance) fault(ctx context.Context, err error) *fault {
 		f.msg += "; guest stderr: " + tail
 	}
 	return f
+}
+
+// nearMemoryLimit reports whether the guest's memory is within 1 MiB of
+// the limit, so that a trap after a failed memory.grow is a memory fault
+// even when the guest wrote nothing (ABI.md section 3.2).
+func (in *instance) nearMemoryLimit() bool {
+	limit := uint64(in.p.limits.MemoryPages) * pageSize
+	return limit > 0 && uint64(len(in.rt.Memory()))+1<<20 >= limit
 }
 
 // outOfMemory recognises the out-of-memory reports of the Go and Rust

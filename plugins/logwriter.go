@@ -18,6 +18,7 @@ const (
 // for error messages.
 type lineWriter struct {
 	mu     sync.Mutex
+	limit  *logLimiter // nil: unlimited
 	logger *slog.Logger
 	stream string
 	level  slog.Level
@@ -27,8 +28,8 @@ type lineWriter struct {
 	total  int
 }
 
-func newLineWriter(logger *slog.Logger, stream string, level slog.Level) *lineWriter {
-	return &lineWriter{logger: logger, stream: stream, level: level}
+func newLineWriter(logger *slog.Logger, limit *logLimiter, stream string, level slog.Level) *lineWriter {
+	return &lineWriter{logger: logger, limit: limit, stream: stream, level: level}
 }
 
 // Write implements io.Writer. It never fails.
@@ -61,7 +62,10 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 
 func (w *lineWriter) emit(line []byte) {
 	line = bytes.TrimSuffix(line, []byte("\r"))
-	w.logger.LogAttrs(context.Background(), w.level, string(line), slog.String("stream", w.stream))
+	if w.limit != nil && !w.limit.allow() {
+		return
+	}
+	w.logger.LogAttrs(context.Background(), w.level, logText(line), slog.String("stream", w.stream))
 }
 
 // Flush logs an incomplete last line.

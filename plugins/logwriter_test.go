@@ -10,7 +10,7 @@ import (
 func TestLineWriter_Write_LinesAndTail(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	w := newLineWriter(logger.With("plugin", "p"), "stderr", slog.LevelWarn)
+	w := newLineWriter(logger.With("plugin", "p"), nil, "stderr", slog.LevelWarn)
 	w.Write([]byte("first li"))
 	if logs.Len() != 0 {
 		t.Fatalf("incomplete line logged: %s", logs.String())
@@ -40,7 +40,7 @@ func TestLineWriter_Write_LinesAndTail(t *testing.T) {
 
 func TestLineWriter_Write_LongLinesAndTailBound(t *testing.T) {
 	var logs bytes.Buffer
-	w := newLineWriter(slog.New(slog.NewTextHandler(&logs, nil)), "stdout", slog.LevelInfo)
+	w := newLineWriter(slog.New(slog.NewTextHandler(&logs, nil)), nil, "stdout", slog.LevelInfo)
 	w.Write([]byte("panic: first line\n"))
 	w.Write(bytes.Repeat([]byte("x"), maxLogLine+10))
 	w.Write([]byte("\nlast line"))

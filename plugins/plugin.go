@@ -1,5 +1,6 @@
-// Package plugins runs WebAssembly transform plugins that speak the conveyor
-// ABI (see abi/ABI.md). A Plugin compiles its module once, keeps a pool of
+// Package plugins runs WebAssembly plugins that speak the conveyor ABI (see
+// abi/ABI.md): transforms (Process, ProcessBatch) and, since ABI 1.1,
+// lookups (Lookup). A Plugin compiles its module once, keeps a pool of
 // instances, sends records in batches and isolates faults: a trapping,
 // hanging, memory-hungry or garbage-returning guest loses only the batch in
 // flight, and only after a retry on a fresh instance failed too.
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/conveyor-etl/conveyor-wasm/abi"
+	"github.com/conveyor-etl/conveyor-wasm/plugins/internal/wasmbin"
 	"github.com/conveyor-etl/conveyor-wasm/plugins/internal/wasmrt"
 	"github.com/conveyor-etl/conveyor-wasm/plugins/internal/wazerort"
 )
@@ -91,6 +93,8 @@ type Options struct {
 	// os.UserCacheDir()/conveyor-wasm/<runtime>; "off" disables it.
 	CacheDir string
 	// Logger receives guest logs, stdout and stderr (default slog.Default()).
+	// Load adds the attribute plugin=<Name> to it: do not add it yourself,
+	// or JSON logs carry the key twice.
 	Logger *slog.Logger
 }
 
@@ -111,8 +115,15 @@ type Stats struct {
 	// instances retired by Limits (faulted ones are not recycled but
 	// discarded, and appear in Faults).
 	InstancesCreated, InstancesRecycled uint64
-	// Metrics are the guest's counters from metric_add_v1.
+	// Metrics are the guest's counters from metric_add_v1, by name, summed
+	// over all instances. A run summary reports them per plugin.
 	Metrics map[string]int64
+	// Lookups counts successful Lookup batches, LookupKeys their keys and
+	// LookupHits the keys that were found.
+	Lookups, LookupKeys, LookupHits uint64
+	// LogLinesSuppressed counts guest log lines (log_v1, stdout, stderr)
+	// dropped by the rate limit (ABI.md section 4).
+	LogLinesSuppressed uint64
 }
 
 // Plugin is a loaded plugin. Its methods are safe for concurrent use.
@@ -125,6 +136,7 @@ type Plugin struct {
 	rt        wasmrt.Runtime
 	mod       wasmrt.Module
 	info      Info
+	caps      Capabilities
 	cfgFrame  []byte
 	pool      *pool
 	closeOnce sync.Once
@@ -133,6 +145,7 @@ type Plugin struct {
 	batches, recordsIn, recordsOut, recordErrors, recordDrops atomic.Uint64
 	failed, created, recycled                                 atomic.Uint64
 	faults                                                    [numFaults]atomic.Uint64
+	lookups, lookupKeys, lookupHits                           atomic.Uint64
 }
 
 // runtimes maps Options.Runtime to a constructor.
@@ -191,6 +204,13 @@ func load(ctx context.Context, o Options, tweak func(*wasmrt.Config)) (*Plugin, 
 		}
 		wasm = b
 	}
+	if what := wasmbin.What(wasm); what != "" {
+		src := o.Path
+		if src == "" {
+			src = "the module"
+		}
+		return nil, fmt.Errorf("load plugin: %s is %s, not a WebAssembly module", src, what)
+	}
 	name := o.Name
 	if name == "" {
 		name = strings.TrimSuffix(filepath.Base(o.Path), ".wasm")
@@ -241,6 +261,11 @@ func load(ctx context.Context, o Options, tweak func(*wasmrt.Config)) (*Plugin, 
 		return nil, fmt.Errorf("load plugin %s: %w", name, err)
 	}
 	p.rt = rt
+	if mem, err := wasmbin.DefinedMemory(wasm); err == nil && mem.Min > limits.MemoryPages {
+		rt.Close(ctx)
+		return nil, fmt.Errorf("load plugin %s: the module's memory starts at %s, over the memory limit of %s; raise the plugin's memory limit",
+			name, pagesText(mem.Min), pagesText(limits.MemoryPages))
+	}
 	mod, err := rt.Compile(ctx, wasm)
 	if err != nil {
 		rt.Close(ctx)
@@ -249,6 +274,7 @@ func load(ctx context.Context, o Options, tweak func(*wasmrt.Config)) (*Plugin, 
 	p.mod = mod
 	p.info = describe(mod, o.Grants)
 	p.info.Name, p.info.Runtime, p.info.Size = name, rtName, len(wasm)
+	p.caps = Capabilities{Transform: p.info.Transform, Lookup: p.info.Lookup}
 	if !p.info.Loadable {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("load plugin %s: refused: %s", name, strings.Join(p.info.Problems, "; "))
@@ -285,6 +311,11 @@ func (p *Plugin) Stats() Stats {
 		InstancesRecycled: p.recycled.Load(),
 		Faults:            map[Fault]uint64{},
 		Metrics:           p.host.Metrics(),
+		Lookups:           p.lookups.Load(),
+		LookupKeys:        p.lookupKeys.Load(),
+		LookupHits:        p.lookupHits.Load(),
+
+		LogLinesSuppressed: p.host.limit.suppressed.Load(),
 	}
 	for f := Fault(1); f < numFaults; f++ {
 		if n := p.faults[f].Load(); n > 0 {
@@ -332,15 +363,35 @@ func (p *Plugin) ProcessBatch(ctx context.Context, in []abi.Record, b *Batch) er
 
 // run implements Process and ProcessBatch.
 func (p *Plugin) run(ctx context.Context, in []abi.Record, out []abi.Output, frame []byte, kvs []abi.KV) ([]abi.Output, []byte, []abi.KV, error) {
+	if !p.caps.Transform {
+		return out, frame, kvs, fmt.Errorf("plugin %s: %w", p.name, ErrNotTransform)
+	}
 	if len(in) == 0 {
 		return out, frame, kvs, nil
 	}
+	res := out
+	err := p.attempt(ctx, func(inst *instance) *fault {
+		var f *fault
+		res, frame, kvs, f = inst.process(ctx, in, out, frame, kvs)
+		return f
+	}, func() { p.count(in, res[len(out):]) })
+	if err != nil {
+		return out, frame, kvs, err
+	}
+	return res, frame, kvs, nil
+}
+
+// attempt runs call on a pooled instance and, when it faults, once more on
+// a fresh one (RATIONALE.md). After a successful call it runs ok, then
+// recycles the instance if Limits say so. It returns a *BatchError when
+// both attempts fault, or the context's error.
+func (p *Plugin) attempt(ctx context.Context, call func(*instance) *fault, ok func()) error {
 	inst, err := p.pool.acquire(ctx)
 	if err != nil {
-		return out, frame, kvs, fmt.Errorf("plugin %s: %w", p.name, err)
+		return fmt.Errorf("plugin %s: %w", p.name, err)
 	}
 	var last *fault
-	for attempt := 0; attempt < 2; attempt++ {
+	for try := 0; try < 2; try++ {
 		if inst == nil {
 			if inst, err = p.newInstance(ctx); err != nil {
 				inst = nil
@@ -352,11 +403,9 @@ func (p *Plugin) run(ctx context.Context, in []abi.Record, out []abi.Output, fra
 				continue
 			}
 		}
-		var res []abi.Output
-		var f *fault
-		res, frame, kvs, f = inst.process(ctx, in, out, frame, kvs)
+		f := call(inst)
 		if f == nil {
-			p.count(in, res[len(out):])
+			ok()
 			inst.batches++
 			if p.shouldRecycle(inst) {
 				p.recycled.Add(1)
@@ -364,7 +413,7 @@ func (p *Plugin) run(ctx context.Context, in []abi.Record, out []abi.Output, fra
 				inst = nil
 			}
 			p.pool.release(inst)
-			return res, frame, kvs, nil
+			return nil
 		}
 		p.discard(inst)
 		inst = nil
@@ -373,17 +422,17 @@ func (p *Plugin) run(ctx context.Context, in []abi.Record, out []abi.Output, fra
 		}
 		p.faults[f.kind].Add(1)
 		last = f
-		if attempt == 0 {
+		if try == 0 {
 			p.logger.Warn("plugin batch failed, retrying on a fresh instance",
 				"fault", f.kind.String(), "error", f.msg)
 		}
 	}
 	p.pool.release(inst)
 	if last == nil || ctx.Err() != nil {
-		return out, frame, kvs, fmt.Errorf("plugin %s: %w", p.name, context.Cause(ctx))
+		return fmt.Errorf("plugin %s: %w", p.name, context.Cause(ctx))
 	}
 	p.failed.Add(1)
-	return out, frame, kvs, &BatchError{Plugin: p.name, Kind: last.kind, Message: last.msg, Err: last.err}
+	return &BatchError{Plugin: p.name, Kind: last.kind, Message: last.msg, Err: last.err}
 }
 
 func (p *Plugin) count(in []abi.Record, outs []abi.Output) {

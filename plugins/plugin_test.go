@@ -313,13 +313,15 @@ func TestLoad_Refused(t *testing.T) {
 		o           Options
 		want        []string
 	}{
-		{"wrong version", "wrongversion", Options{}, []string{"guest ABI version 2.0 is not compatible with host ABI version 1.0"}},
+		{"wrong version", "wrongversion", Options{}, []string{"guest ABI version 2.0 is not compatible with host ABI version 1.1"}},
 		{"forbidden import", "forbiddenimport", Options{}, []string{"import wasi_snapshot_preview1.sock_accept is not allowed", "network"}},
 		{"init error", "initerror", Options{Config: map[string]string{"fail": "no database"}}, []string{"init failed: init refused: no database"}},
 		{"unknown runtime", "noop", Options{Runtime: "wasmtime"}, []string{`unknown runtime "wasmtime"`}},
-		{"minimum memory over limit", "noop", Options{Limits: Limits{MemoryPages: 10}}, []string{"load plugin noop", "over limit of 10 pages"}},
+		{"minimum memory over limit", "noop", Options{Limits: Limits{MemoryPages: 10}}, []string{"load plugin noop: the module's memory starts at 33 pages (2112 KiB), over the memory limit of 10 pages (640 KiB)"}},
 		{"empty module", "noop", Options{Wasm: []byte("\x00asm\x01\x00\x00\x00")}, []string{"missing exports", "no exported memory"}},
-		{"not wasm", "noop", Options{Wasm: []byte("not wasm")}, []string{"compile"}},
+		{"not wasm", "noop", Options{Wasm: []byte("not wasm")}, []string{`the module is a text file starting "not wasm", not a WebAssembly module`}},
+		{"elf", "noop", Options{Wasm: []byte("\x7fELF\x02\x01\x01\x00")}, []string{"an ELF executable"}},
+		{"empty file", "noop", Options{Wasm: []byte{}}, []string{"an empty file"}},
 		{"missing file", "noop", Options{Path: "/nonexistent/x.wasm"}, []string{"no such file"}},
 	}
 	for _, tt := range tests {
@@ -353,8 +355,8 @@ func TestLoad_PathNamesPlugin(t *testing.T) {
 	path := guestPath(t, "initerror")
 	p, _ := loadGuest(t, "", Options{Path: path})
 	info := p.Info()
-	if !strings.HasPrefix(info.Name, "initerror-") || info.Runtime != "wazero" || info.ABI != "1.0" ||
-		info.ABIVersion != abi.Version || !info.Loadable || info.What != "conveyor plugin, ABI 1.0" {
+	if !strings.HasPrefix(info.Name, "initerror-") || info.Runtime != "wazero" || info.ABI != "1.1" ||
+		info.ABIVersion != abi.Version || !info.Loadable || info.What != "conveyor transform plugin, ABI 1.1" {
 		t.Fatalf("info = %+v", info)
 	}
 	if info.Size == 0 || info.MemoryMinPages == 0 || len(info.Imports) == 0 {

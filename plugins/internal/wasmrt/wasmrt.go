@@ -149,6 +149,8 @@ const (
 	Exit
 	// Interrupted: the call's context was done and the runtime stopped it.
 	Interrupted
+	// StackOverflow: the guest exhausted the runtime's call stack.
+	StackOverflow
 )
 
 // CallError is the error of a failed call. The instance must be discarded.

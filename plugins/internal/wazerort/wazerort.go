@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/tetratelabs/wazero"
@@ -229,6 +230,9 @@ func classify(err error) error {
 			return &wasmrt.CallError{Outcome: wasmrt.Interrupted, Err: err}
 		}
 		return &wasmrt.CallError{Outcome: wasmrt.Exit, ExitCode: ee.ExitCode(), Err: err}
+	}
+	if strings.Contains(err.Error(), "wasm error: stack overflow") {
+		return &wasmrt.CallError{Outcome: wasmrt.StackOverflow, Err: err}
 	}
 	return &wasmrt.CallError{Outcome: wasmrt.Trap, Err: err}
 }
