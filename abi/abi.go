@@ -45,7 +45,11 @@ const (
 	// ExportLookup is optional (ABI 1.1); a module exports it, or
 	// ExportProcess, or both.
 	ExportLookup = "conveyor_lookup"
-	ExportClose  = "conveyor_close"
+	// ExportCapabilities is optional (ABI 1.1): () -> i32, the bits
+	// CapTransform and CapLookup of what the guest implements, called
+	// after conveyor_init. Without it, the exports say.
+	ExportCapabilities = "conveyor_capabilities"
+	ExportClose        = "conveyor_close"
 )
 
 // Log levels of log_v1.
@@ -69,6 +73,12 @@ func FormatVersion(v uint32) string {
 
 // MinorLookup is the first minor version with conveyor_lookup.
 const MinorLookup = 1
+
+// Bits of conveyor_capabilities.
+const (
+	CapTransform = 1 << 0
+	CapLookup    = 1 << 1
+)
 
 // Compatible reports whether a guest reporting the packed version v can be
 // driven by this package: same major, any minor.

@@ -76,6 +76,8 @@ var optionalExports = map[string]string{
 	abi.ExportClose:      "()->()",
 	abi.ExportProcess:    "(i32,i32)->i64",
 	abi.ExportLookup:     "(i32,i32)->i64",
+
+	abi.ExportCapabilities: "()->i32",
 }
 
 // hostFuncs are the functions of the conveyor import module.

@@ -125,6 +125,8 @@ func InspectWith(ctx context.Context, wasm []byte, o InspectOptions) (Info, erro
 		info.Loadable = false
 		return info, nil
 	}
+	info.Transform, info.Lookup = p.caps.Transform, p.caps.Lookup
+	info.setVersion(info.ABIVersion)
 	p.Close(context.WithoutCancel(ctx))
 	info.Init = "ok"
 	return info, nil

@@ -23,6 +23,7 @@ type instance struct {
 	stack              []uint64
 	stdout, stderr     *lineWriter
 	version            uint32
+	caps               Capabilities // what the guest says it implements
 	batches            int
 }
 
@@ -115,6 +116,18 @@ func (in *instance) start(ctx context.Context) error {
 			return fmt.Errorf("init failed with an error message outside guest memory (ptr %d, len %d)", eptr, elen)
 		}
 		return fmt.Errorf("init failed: %s", msg)
+	}
+	in.caps = Capabilities{Transform: in.proc != nil, Lookup: in.lookup != nil}
+	if f := in.rt.Func(abi.ExportCapabilities); f != nil {
+		if err := f.Call(ctx, in.stack); err != nil {
+			return in.callError(abi.ExportCapabilities, err)
+		}
+		bits := uint32(in.stack[0])
+		in.caps.Transform = in.caps.Transform && bits&abi.CapTransform != 0
+		in.caps.Lookup = in.caps.Lookup && bits&abi.CapLookup != 0
+		if !in.caps.Transform && !in.caps.Lookup {
+			return fmt.Errorf("%s returned %#x: the guest implements neither a transform nor a lookup", abi.ExportCapabilities, bits)
+		}
 	}
 	return nil
 }

@@ -274,7 +274,6 @@ func load(ctx context.Context, o Options, tweak func(*wasmrt.Config)) (*Plugin, 
 	p.mod = mod
 	p.info = describe(mod, o.Grants)
 	p.info.Name, p.info.Runtime, p.info.Size = name, rtName, len(wasm)
-	p.caps = Capabilities{Transform: p.info.Transform, Lookup: p.info.Lookup}
 	if !p.info.Loadable {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("load plugin %s: refused: %s", name, strings.Join(p.info.Problems, "; "))
@@ -284,6 +283,8 @@ func load(ctx context.Context, o Options, tweak func(*wasmrt.Config)) (*Plugin, 
 		rt.Close(ctx)
 		return nil, fmt.Errorf("load plugin %s: %w", name, err)
 	}
+	p.caps = inst.caps
+	p.info.Transform, p.info.Lookup = inst.caps.Transform, inst.caps.Lookup
 	p.info.setVersion(inst.version)
 	p.pool.put(inst)
 	return p, nil

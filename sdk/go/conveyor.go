@@ -120,6 +120,7 @@ type TransformFunc func(r Record, out Emitter) error
 // hooks is what a plugin registers. The SDK drives one set per module.
 type hooks struct {
 	transform TransformFunc
+	lookup    LookupFunc
 	init      func() error
 	close     func()
 }
@@ -128,7 +129,8 @@ var registered hooks
 
 // RegisterTransform sets the plugin's transform. Call it from an init
 // function of package main (c-shared builds never run main). A module has
-// one transform: a later call replaces the earlier one.
+// one transform: a later call replaces the earlier one. A plugin registers
+// a transform, a lookup (RegisterLookup) or both.
 func RegisterTransform(f TransformFunc) { registered.transform = f }
 
 // OnInit registers f to run when the host initializes the plugin, after the

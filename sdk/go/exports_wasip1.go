@@ -48,6 +48,22 @@ func exportProcess(ptr, n uint32) uint64 {
 	return abi.PackPtrLen(addr(out), uint32(len(out)))
 }
 
+//go:wasmexport conveyor_lookup
+func exportLookup(ptr, n uint32) uint64 {
+	in, err := instance.inputAt(addr(instance.in), ptr, n)
+	var out []byte
+	if err == nil {
+		out, err = instance.lookupBatch(in)
+	}
+	if err != nil {
+		panic(err) // fails the lookup batch; the host sees the text on stderr
+	}
+	return abi.PackPtrLen(addr(out), uint32(len(out)))
+}
+
+//go:wasmexport conveyor_capabilities
+func exportCapabilities() uint32 { return instance.hooks.capabilities() }
+
 //go:wasmexport conveyor_close
 func exportClose() { instance.close() }
 

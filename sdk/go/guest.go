@@ -23,6 +23,9 @@ type guest struct {
 	out    frameWriter  // output frame, reused
 	errMsg []byte       // init error text returned to the host
 
+	keys      [][]byte // decoded lookup keys, reused
+	lookupOut []byte   // lookup result frame, reused
+
 	// Per batch: the keys and metadata of all records in one string, and
 	// the metadata entries of all records in one slice, consumed in order.
 	strings string
@@ -72,8 +75,8 @@ func (g *guest) init(frame []byte) error {
 	}
 	g.config = cfg
 	current = g
-	if g.hooks.transform == nil {
-		return errors.New("conveyor: no transform registered; call conveyor.RegisterTransform from an init function")
+	if g.hooks.transform == nil && g.hooks.lookup == nil {
+		return errors.New("conveyor: nothing registered; call conveyor.RegisterTransform or conveyor.RegisterLookup from an init function")
 	}
 	if g.hooks.init != nil {
 		return g.hooks.init() // the host names the plugin and the phase
@@ -99,7 +102,7 @@ func (g *guest) initError(err error) []byte {
 // returned frame.
 func (g *guest) process(frame []byte) ([]byte, error) {
 	if g.hooks.transform == nil || g.config == nil {
-		return nil, errors.New("conveyor: conveyor_process called before a successful conveyor_init")
+		return nil, errors.New("conveyor: conveyor_process called without a registered transform or before a successful conveyor_init")
 	}
 	recs, err := abi.DecodeInputBatch(frame, g.recs[:0])
 	if err != nil {

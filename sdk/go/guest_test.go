@@ -294,7 +294,7 @@ func TestGuest_Init_Cases(t *testing.T) {
 		want  string // "" = success
 	}{
 		{"ok", hooks{transform: func(Record, Emitter) error { return nil }}, abi.AppendConfig(nil, nil), ""},
-		{"no transform", hooks{}, abi.AppendConfig(nil, nil), "no transform registered"},
+		{"no transform", hooks{}, abi.AppendConfig(nil, nil), "nothing registered"},
 		{"bad frame", hooks{transform: func(Record, Emitter) error { return nil }}, []byte("CVYX"), "decode config frame"},
 		{"init hook fails", hooks{
 			transform: func(Record, Emitter) error { return nil },

@@ -50,3 +50,5 @@ func (n *nativeGuest) Init(config []byte) error { return n.g.init(config) }
 func (n *nativeGuest) Process(batch []byte) ([]byte, error) { return n.g.process(batch) }
 
 func (n *nativeGuest) Close() { n.g.close() }
+
+func (n *nativeGuest) Lookup(req []byte) ([]byte, error) { return n.g.lookupBatch(req) }

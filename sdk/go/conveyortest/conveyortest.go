@@ -116,6 +116,37 @@ func (p *Plugin) Process(in ...conveyor.Record) ([]Output, error) {
 	return outs, nil
 }
 
+// LookupResult is the answer for one key of Plugin.Lookup.
+type LookupResult struct {
+	Found bool
+	// Row is the row of a hit (a copy; JSON text).
+	Row string
+}
+
+// Lookup asks the plugin's lookup for keys as one batch, through the same
+// frames the host uses, and returns one result per key. The error reports a
+// failure of the SDK (no lookup registered) or a result frame that does not
+// decode.
+func (p *Plugin) Lookup(keys ...string) ([]LookupResult, error) {
+	bk := make([][]byte, len(keys))
+	for i, k := range keys {
+		bk[i] = []byte(k)
+	}
+	frame, err := p.guest.Lookup(abi.AppendLookupRequest(nil, bk))
+	if err != nil {
+		return nil, err
+	}
+	res, err := abi.DecodeLookupResult(frame, len(keys), nil)
+	if err != nil {
+		return nil, fmt.Errorf("conveyortest: plugin wrote an invalid lookup result: %w", err)
+	}
+	out := make([]LookupResult, len(res))
+	for i, r := range res {
+		out[i] = LookupResult{Found: r.Found, Row: string(r.Row)}
+	}
+	return out, nil
+}
+
 // record copies an output record out of the frame.
 func record(ar *abi.Record) conveyor.Record {
 	r := conveyor.Record{Key: string(ar.Key), Payload: append([]byte{}, ar.Payload...)}

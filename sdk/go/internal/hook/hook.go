@@ -21,6 +21,9 @@ type Guest interface {
 	// Process turns an input batch frame into an output batch frame, valid
 	// until the next call.
 	Process(batch []byte) ([]byte, error)
+	// Lookup turns a lookup request frame into a lookup result frame,
+	// valid until the next call (ABI 1.1).
+	Lookup(request []byte) ([]byte, error)
 	// Close runs the plugin's OnClose hook.
 	Close()
 }
