@@ -54,6 +54,7 @@ func buildFileSource(t testing.TB, cfg FileSourceConfig, env Env, chunk int) *fi
 		c.MaxLineBytes = cfg.MaxLineBytes
 	}
 	c.KeyField = cfg.KeyField
+	c.ParseWorkers = cfg.ParseWorkers
 	src, err := BuildSource(spec, c, env)
 	if err != nil {
 		t.Fatalf("BuildSource: %v", err)
@@ -223,58 +224,71 @@ func TestFileSource_Read_Lines(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, chunk := range chunkSizes {
-			t.Run(fmt.Sprintf("%s/chunk=%d", tt.name, chunk), func(t *testing.T) {
-				dir := t.TempDir()
-				p := writeFile(t, dir, "in.jsonl", tt.input)
-				src := buildFileSource(t, FileSourceConfig{
-					Path: "in.jsonl", Codec: tt.codec, MaxLineBytes: tt.maxLine, KeyField: tt.keyField,
-				}, Env{BaseDir: dir, Name: "src", BatchSize: 2}, chunk)
-				var c collector
-				if err := src.Read(context.Background(), &c); err != nil {
-					t.Fatalf("Read: %v", err)
-				}
-				if err := src.Close(); err != nil {
-					t.Fatalf("Close: %v", err)
-				}
-				if got := c.payloads(); !slices.Equal(got, tt.want) {
-					t.Fatalf("payloads = %q, want %q", got, tt.want)
-				}
-				// Payloads are unchanged by the reads that came after them.
-				if !slices.Equal(c.payloadsAtEmit, c.payloads()) {
-					t.Fatalf("payloads changed after Emit: at emit %q, now %q", c.payloadsAtEmit, c.payloads())
-				}
-				for i, r := range c.records() {
-					if r.Ack == nil || r.Ack.Seq != tt.wantSeq[i] {
-						t.Errorf("record %d: Ack = %+v, want Seq %d", i, r.Ack, tt.wantSeq[i])
+			for _, workers := range []int{1, 2, 3} {
+				t.Run(fmt.Sprintf("%s/chunk=%d/workers=%d", tt.name, chunk, workers), func(t *testing.T) {
+					dir := t.TempDir()
+					p := writeFile(t, dir, "in.jsonl", tt.input)
+					src := buildFileSource(t, FileSourceConfig{
+						Path: "in.jsonl", Codec: tt.codec, MaxLineBytes: tt.maxLine, KeyField: tt.keyField, ParseWorkers: workers,
+					}, Env{BaseDir: dir, Name: "src", BatchSize: 2}, chunk)
+					src.blockLines = 2 // several jobs per block
+					var sc skipCollector
+					c := &sc.collector
+					if err := src.Read(context.Background(), &sc); err != nil {
+						t.Fatalf("Read: %v", err)
 					}
-					if r.Source != "src" || r.EventTime != record.NoEventTime {
-						t.Errorf("record %d: Source %q EventTime %d, want src and none", i, r.Source, r.EventTime)
+					if err := src.Close(); err != nil {
+						t.Fatalf("Close: %v", err)
 					}
-					if tt.wantKeys != nil && r.Key != tt.wantKeys[i] {
-						t.Errorf("record %d: Key = %q, want %q", i, r.Key, tt.wantKeys[i])
+					if got := c.payloads(); !slices.Equal(got, tt.want) {
+						t.Fatalf("payloads = %q, want %q", got, tt.want)
 					}
-					if tt.codec != "lines" {
-						if _, err := r.JSON(); err != nil {
-							t.Errorf("record %d: JSON: %v", i, err)
+					// Payloads are unchanged by the reads that came after them.
+					if !slices.Equal(c.payloadsAtEmit, c.payloads()) {
+						t.Fatalf("payloads changed after Emit: at emit %q, now %q", c.payloadsAtEmit, c.payloads())
+					}
+					for i, r := range c.records() {
+						if r.Ack == nil || r.Ack.Seq != tt.wantSeq[i] {
+							t.Errorf("record %d: Ack = %+v, want Seq %d", i, r.Ack, tt.wantSeq[i])
+						}
+						if r.Source != "src" || r.EventTime != record.NoEventTime {
+							t.Errorf("record %d: Source %q EventTime %d, want src and none", i, r.Source, r.EventTime)
+						}
+						if tt.wantKeys != nil && r.Key != tt.wantKeys[i] {
+							t.Errorf("record %d: Key = %q, want %q", i, r.Key, tt.wantKeys[i])
+						}
+						if tt.codec != "lines" {
+							if _, err := r.JSON(); err != nil {
+								t.Errorf("record %d: JSON: %v", i, err)
+							}
 						}
 					}
-				}
-				if len(c.rejects) != len(tt.wantRejct) {
-					t.Fatalf("rejects = %+v, want %d", c.rejects, len(tt.wantRejct))
-				}
-				for i, w := range tt.wantRejct {
-					g := c.rejects[i]
-					if wantOrigin := fmt.Sprintf("%s:%d", p, w.line); g.origin != wantOrigin {
-						t.Errorf("reject %d: origin %q, want %q", i, g.origin, wantOrigin)
+					if len(c.rejects) != len(tt.wantRejct) {
+						t.Fatalf("rejects = %+v, want %d", c.rejects, len(tt.wantRejct))
 					}
-					if g.raw != w.raw {
-						t.Errorf("reject %d: raw %q, want %q", i, g.raw, w.raw)
+					for i, w := range tt.wantRejct {
+						g := c.rejects[i]
+						if wantOrigin := fmt.Sprintf("%s:%d", p, w.line); g.origin != wantOrigin {
+							t.Errorf("reject %d: origin %q, want %q", i, g.origin, wantOrigin)
+						}
+						if g.raw != w.raw {
+							t.Errorf("reject %d: raw %q, want %q", i, g.raw, w.raw)
+						}
+						if g.err == nil || !strings.Contains(g.err.Error(), w.errText) {
+							t.Errorf("reject %d: err %v, want it to contain %q", i, g.err, w.errText)
+						}
 					}
-					if g.err == nil || !strings.Contains(g.err.Error(), w.errText) {
-						t.Errorf("reject %d: err %v, want it to contain %q", i, g.err, w.errText)
+					wantBlanks := 0
+					for _, l := range modelLines(tt.input, src.maxLine) {
+						if !l.tooLong && strings.TrimSpace(l.line) == "" {
+							wantBlanks++
+						}
 					}
-				}
-			})
+					if sc.skipped[skipBlank] != wantBlanks || len(sc.skipped) > 1 {
+						t.Errorf("skipped %v, want %d blank lines", sc.skipped, wantBlanks)
+					}
+				})
+			}
 		}
 	}
 }
