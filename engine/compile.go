@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -24,25 +23,6 @@ const (
 	DefaultQueueDepth = 4
 )
 
-// WasmConfig configures a `wasm` service: a plugin module used by transform
-// (and later lookup) stages.
-type WasmConfig struct {
-	Path             string            `yaml:"path,required" doc:"the .wasm module, relative to the pipeline file"`
-	Runtime          string            `yaml:"runtime" doc:"wazero (default)"`
-	Config           map[string]string `yaml:"config" doc:"key/value configuration handed to the plugin's init"`
-	Instances        int               `yaml:"instances" doc:"instance pool size, and how many batches a transform stage runs at once, in order (default: number of CPUs)"`
-	MaxMemoryPages   uint32            `yaml:"max_memory_pages" doc:"memory limit in 64 KiB pages"`
-	BatchTimeout     time.Duration     `yaml:"batch_timeout" doc:"time limit per batch; 0 disables the limit (faster loops, no runaway protection)"`
-	RecycleAfter     int               `yaml:"recycle_after_batches" doc:"replace an instance after this many batches (0: never)"`
-	RecycleAboveSize uint64            `yaml:"recycle_above_bytes" doc:"replace an instance whose memory grew past this many bytes (0: never)"`
-	Env              map[string]string `yaml:"env" doc:"environment variables granted to the plugin"`
-	Dirs             map[string]string `yaml:"dirs" doc:"guest path -> host directory granted read-only to the plugin"`
-}
-
-func defaultWasmConfig() *WasmConfig {
-	return &WasmConfig{Runtime: "wazero", MaxMemoryPages: 1024, BatchTimeout: 10 * time.Second}
-}
-
 type nodeKind uint8
 
 const (
@@ -50,7 +30,8 @@ const (
 	nodeStage
 )
 
-// node is a compiled DAG vertex.
+// node is a compiled DAG vertex. Nodes belong to a Plan and are never
+// modified after Compile: per-run state lives in the Runner.
 type node struct {
 	id     string
 	idx    int
@@ -58,20 +39,25 @@ type node struct {
 	at     Position
 	source *Source
 	stage  *Stage
+	sk     *stageKind // the stage's registration (nil for sources)
+	impl   any        // the stage kind's compiled configuration
 
 	routes []route
 	// routeStage[i] is routes[i]'s target as a one-element slice, so that
 	// Route returns a single match without allocating.
 	routeStage [][]*Stage
 	allRoutes  []*Stage // the route targets, when every route is unconditional
-	lb         *balancer
-	unmatched  UnmatchedPolicy
-	inputs     []*node // upstream nodes
+	// fanOut is a load-balanced fan-out's strategy (nil: every matching
+	// route is taken). fanLB is the balancer RoutingEngine uses; runs make
+	// their own from fanOut.
+	fanOut    *LoadBalanceConfig
+	fanLB     *balancer
+	unmatched UnmatchedPolicy
+	inputs    []*node // upstream nodes
 
 	sourceCfg  any // decoded connector config of a source
 	sourceSpec connectors.Spec
 	eventTime  *eventTimeExtractor
-	metaSet    []metaSetter
 
 	// Event time: a source's watermark generator (nil: the source does not
 	// take part in event time), and the late record policy of a source or
@@ -88,13 +74,13 @@ type route struct {
 	late bool // the side output for late records, not a normal edge
 }
 
-type metaSetter struct {
-	key string
-	val *conditions.ValueProgram
-}
-
-// plan is the compiled form of a pipeline.
-type plan struct {
+// Plan is a compiled pipeline: validated, with every condition compiled
+// and every default applied. A Plan is immutable: any number of runs
+// (NewRunner) and goroutines (RoutingEngine) may share it. It keeps the
+// Pipeline it was compiled from, which it never modifies.
+type Plan struct {
+	p        *Pipeline
+	settings Settings // p.Settings with defaults applied
 	nodes    []*node
 	byID     map[string]*node
 	sources  []*node
@@ -102,40 +88,78 @@ type plan struct {
 	env      *conditions.Env
 }
 
+// Pipeline returns the definition the plan was compiled from. It must not
+// be modified.
+func (pl *Plan) Pipeline() *Pipeline { return pl.p }
+
+// Settings returns the pipeline's settings with defaults applied.
+func (pl *Plan) Settings() Settings { return pl.settings }
+
+// ID returns the pipeline's id.
+func (pl *Plan) ID() string { return pl.p.ID }
+
+// service is a compiled service: what it provides (capabilities) and its
+// decoded configuration.
 type service struct {
-	name   string
-	svc    *Service
-	spec   connectors.Spec // sinks and lookup services
-	cfg    any
-	wasm   *WasmConfig
-	lookup bool // a lookup service (spec.Kind == KindLookup)
+	name string
+	svc  *Service
+	caps capability
+	spec connectors.Spec // sinks and lookup services
+	cfg  any
+	wasm *WasmConfig
 }
 
-type errList struct{ errs []error }
-
-func (l *errList) at(pos Position, format string, args ...any) {
-	l.errs = append(l.errs, &decode.Error{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+// compiler holds what the compile steps share.
+type compiler struct {
+	p    *Pipeline
+	pl   *Plan
+	d    *decode.Decoder
+	errs []error
 }
 
-func (l *errList) add(err error) {
+func (c *compiler) at(pos Position, format string, args ...any) {
+	c.errs = append(c.errs, &decode.Error{Pos: c.p.pos(pos), Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *compiler) add(err error) {
 	if err != nil {
-		l.errs = append(l.errs, err)
+		c.errs = append(c.errs, err)
 	}
 }
 
-// Compile validates the pipeline and builds its routing plan: conditions are
-// compiled once here, never per record. It reports every problem at once.
-// Compile is idempotent.
-func (p *Pipeline) Compile() error {
-	if p.plan != nil {
-		return nil
+// Compile validates the pipeline and builds its plan: conditions are
+// compiled once here, never per record. It reports every problem at once,
+// as Issues sorted by position. p is not modified.
+func (p *Pipeline) Compile() (*Plan, error) { return Compile(p) }
+
+// Compile validates p and builds its plan; see Pipeline.Compile.
+func Compile(p *Pipeline) (*Plan, error) {
+	c := &compiler{p: p, d: &decode.Decoder{File: p.File}}
+	var envOpts []conditions.EnvOption
+	if p.text != nil {
+		envOpts = append(envOpts, conditions.WithSourceFile(p.File, p.text))
 	}
-	pl, err := compile(p)
+	env, err := conditions.NewEnv(envOpts...)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("cel environment: %w", err)
 	}
-	p.plan = pl
-	return nil
+	c.pl = &Plan{p: p, byID: map[string]*node{}, services: map[string]*service{}, env: env}
+	c.settings()
+	c.servicesStep()
+	c.sourcesStep()
+	c.stagesStep()
+	c.errs = append(c.errs, c.d.Errs...)
+	c.edgesStep()
+	c.fanOutsAndIns()
+	compileEventTime(c)
+	c.routeTables()
+	if len(c.errs) == 0 {
+		c.checkGraph()
+	}
+	if err := issuesOf(c.errs); err != nil {
+		return nil, err
+	}
+	return c.pl, nil
 }
 
 func (p *Pipeline) pos(at Position) Position {
@@ -148,134 +172,264 @@ func (p *Pipeline) pos(at Position) Position {
 	return at
 }
 
-func compile(p *Pipeline) (*plan, error) {
-	var errs errList
-	if p.Settings.BatchSize == 0 {
-		p.Settings.BatchSize = DefaultBatchSize
+// settings copies the pipeline's settings into the plan with defaults.
+func (c *compiler) settings() {
+	s := c.p.Settings
+	if s.BatchSize == 0 {
+		s.BatchSize = DefaultBatchSize
 	}
-	if p.Settings.QueueDepth == 0 {
-		p.Settings.QueueDepth = DefaultQueueDepth
+	if s.QueueDepth == 0 {
+		s.QueueDepth = DefaultQueueDepth
 	}
-	if p.Settings.Unmatched == "" {
-		p.Settings.Unmatched = UnmatchedDeadLetter
+	if s.Unmatched == "" {
+		s.Unmatched = UnmatchedDeadLetter
 	}
-	if p.Settings.BatchSize < 1 || p.Settings.QueueDepth < 1 {
-		errs.at(p.pos(p.Settings.At), "batch_size and queue_depth must be positive")
+	if s.LateRecords == "" {
+		s.LateRecords = LateDeadLetter
 	}
-	checkUnmatched(&errs, p.pos(p.Settings.At), p.Settings.Unmatched)
+	if s.BatchSize < 1 || s.QueueDepth < 1 {
+		c.at(s.At, "batch_size and queue_depth must be positive")
+	}
+	checkUnmatched(c, s.At, s.Unmatched)
+	c.pl.settings = s
+}
 
-	var envOpts []conditions.EnvOption
-	if p.text != nil {
-		envOpts = append(envOpts, conditions.WithSourceFile(p.File, p.text))
+// servicesStep decodes every service and records what it provides: a
+// connector's kind, or for wasm, transforms (and lookups, when the module
+// exports them: checked when it is loaded).
+func (c *compiler) servicesStep() {
+	names := make([]string, 0, len(c.p.Services))
+	for name := range c.p.Services {
+		names = append(names, name)
 	}
-	env, err := conditions.NewEnv(envOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("cel environment: %w", err)
-	}
-	pl := &plan{byID: map[string]*node{}, services: map[string]*service{}, env: env}
-	d := &decode.Decoder{File: p.File}
-
-	// Services.
-	for name, s := range p.Services {
-		s := s
+	slices.Sort(names)
+	for _, name := range names {
+		s := c.p.Services[name]
 		sv := &service{name: name, svc: &s}
+		what := "service " + strconv.Quote(name)
 		if s.Type == "wasm" {
 			sv.wasm = defaultWasmConfig()
-			d.Decode(s.Config, sv.wasm)
+			sv.caps = capTransform
+			c.d.Decode(s.Config, sv.wasm)
 		} else if spec, ok := connectors.Lookup(connectors.KindSink, s.Type); ok {
-			sv.spec, sv.cfg = spec, decodeConnector(d, &errs, spec, s.Config, p.pos(s.At), "service "+strconv.Quote(name))
+			sv.spec, sv.cfg, sv.caps = spec, decodeConnector(c, spec, s.Config, s.At, what), capSink
 		} else if spec, ok := connectors.Lookup(connectors.KindLookup, s.Type); ok {
-			sv.spec, sv.cfg, sv.lookup = spec, decodeConnector(d, &errs, spec, s.Config, p.pos(s.At), "service "+strconv.Quote(name)), true
+			sv.spec, sv.cfg, sv.caps = spec, decodeConnector(c, spec, s.Config, s.At, what), capLookup
 		} else {
-			errs.at(p.pos(s.At), "service %q: unknown type %q (sinks: %s; lookups: %s; plugins: wasm)", name, s.Type,
-				strings.Join(connectors.Types(connectors.KindSink), ", "), strings.Join(connectors.Types(connectors.KindLookup), ", "))
+			c.at(s.At, "service %q: unknown type %q (sinks: %s; lookups: %s; plugins: wasm)%s", name, s.Type,
+				strings.Join(connectors.Types(connectors.KindSink), ", "), strings.Join(connectors.Types(connectors.KindLookup), ", "),
+				didYouMeanIn(s.Type, append(append(connectors.Types(connectors.KindSink), connectors.Types(connectors.KindLookup)...), "wasm")))
 		}
-		pl.services[name] = sv
+		c.pl.services[name] = sv
 	}
-	if dl := p.Settings.DeadLetter; dl != "" {
-		if sv, ok := pl.services[dl]; !ok || sv.wasm != nil || sv.lookup {
-			errs.at(p.pos(p.Settings.At), "dead_letter: %q is not a sink service", dl)
+	if dl := c.pl.settings.DeadLetter; dl != "" {
+		if sv, ok := c.pl.services[dl]; !ok || sv.caps&capSink == 0 {
+			c.at(c.pl.settings.At, "dead_letter: %q is not a sink service%s", dl, didYouMeanIn(dl, names))
 		}
 	}
+}
 
-	// Sources.
+// sourcesStep decodes every source's connector config and event time.
+func (c *compiler) sourcesStep() {
+	p, pl := c.p, c.pl
 	if len(p.Sources) == 0 {
-		errs.at(p.pos(p.At), "the pipeline has no sources")
+		c.at(p.At, "the pipeline has no sources")
 	}
 	for i := range p.Sources {
 		s := &p.Sources[i]
 		if s.Name == AllSources {
-			errs.at(p.pos(s.At), "source name %q is reserved (it means every source)", AllSources)
+			c.at(s.At, "source name %q is reserved (it means every source)", AllSources)
 			continue
 		}
 		if prev, dup := pl.byID[s.Name]; dup {
-			errs.at(p.pos(s.At), "duplicate source name %q (first at %s)", s.Name, prev.at)
+			c.at(s.At, "duplicate source name %q (first at %s)", s.Name, prev.at)
 			continue
 		}
-		n := &node{id: s.Name, kind: nodeSource, at: p.pos(s.At), source: s, unmatched: p.Settings.Unmatched, lateRoute: -1}
+		n := &node{id: s.Name, kind: nodeSource, at: p.pos(s.At), source: s, unmatched: pl.settings.Unmatched, lateRoute: -1}
+		what := "source " + strconv.Quote(s.Name)
 		if spec, ok := connectors.Lookup(connectors.KindSource, s.Type); ok {
-			n.sourceSpec, n.sourceCfg = spec, decodeConnector(d, &errs, spec, s.Config, p.pos(s.At), "source "+strconv.Quote(s.Name))
+			n.sourceSpec, n.sourceCfg = spec, decodeConnector(c, spec, s.Config, s.At, what)
 		} else {
-			errs.at(p.pos(s.At), "source %q: unknown type %q (known: %s)", s.Name, s.Type, strings.Join(connectors.Types(connectors.KindSource), ", "))
+			types := connectors.Types(connectors.KindSource)
+			c.at(s.At, "source %q: unknown type %q (known: %s)%s", s.Name, s.Type, strings.Join(types, ", "), didYouMeanIn(s.Type, types))
 		}
 		if s.EventTime != nil {
-			n.eventTime, err = newEventTimeExtractor(env, p.File, s.EventTime)
+			x, err := newEventTimeExtractor(pl.env, p.File, s.EventTime)
 			if err != nil {
-				errs.at(p.pos(s.EventTime.At), "event_time: %v", err)
+				c.at(s.EventTime.At, "event_time: %v", err)
 			}
+			n.eventTime = x
 		}
 		n.idx = len(pl.nodes)
 		pl.nodes = append(pl.nodes, n)
 		pl.sources = append(pl.sources, n)
 		pl.byID[s.Name] = n
 	}
+}
 
-	// Stages.
+// stagesStep checks each stage against its type's registration and lets
+// the type compile it.
+func (c *compiler) stagesStep() {
+	p, pl := c.p, c.pl
 	for i := range p.Stages {
 		s := &p.Stages[i]
 		if s.ID == AllSources {
-			errs.at(p.pos(s.At), "stage id %q is reserved", AllSources)
+			c.at(s.At, "stage id %q is reserved", AllSources)
 			continue
 		}
 		if prev, dup := pl.byID[s.ID]; dup {
-			errs.at(p.pos(s.At), "duplicate id %q (first at %s)", s.ID, prev.at)
+			c.at(s.At, "duplicate id %q (first at %s)", s.ID, prev.at)
 			continue
 		}
-		n := &node{id: s.ID, kind: nodeStage, at: p.pos(s.At), stage: s, unmatched: p.Settings.Unmatched, lateRoute: -1}
+		n := &node{id: s.ID, kind: nodeStage, at: p.pos(s.At), stage: s, unmatched: pl.settings.Unmatched, lateRoute: -1}
 		if s.Unmatched != "" {
-			checkUnmatched(&errs, n.at, s.Unmatched)
+			checkUnmatched(c, s.At, s.Unmatched)
 			n.unmatched = s.Unmatched
 		}
-		checkStage(p, pl, &errs, n)
+		c.stage(n)
 		n.idx = len(pl.nodes)
 		pl.nodes = append(pl.nodes, n)
 		pl.byID[s.ID] = n
 	}
-	errs.errs = append(errs.errs, d.Errs...)
+}
 
-	// Edges.
-	addRoute := func(from *node, to *node, c *Condition, at Position) {
-		r := route{to: to, at: at}
-		if c != nil {
-			if err := c.compile(env, p.File); err != nil {
-				errs.add(err)
-			}
-			r.cond = c.cond
-		}
-		from.routes = append(from.routes, r)
-		if !slices.Contains(to.inputs, from) {
-			to.inputs = append(to.inputs, from)
+// typesWithKey lists the stage types that accept key, sorted.
+func typesWithKey(key string) []string {
+	var out []string
+	for _, t := range stageTypeNames() {
+		k := stageKinds[StageType(t)]
+		if slices.Contains(k.keys, key) || key == "service_name" && k.service != capNone {
+			out = append(out, t)
 		}
 	}
+	return out
+}
+
+// stageKeys are the type-specific keys of Stage, with whether s sets them.
+func stageKeys(s *Stage) []struct {
+	key string
+	set bool
+} {
+	return []struct {
+		key string
+		set bool
+	}{
+		{"service_name", s.ServiceName != ""},
+		{"condition", s.Condition != nil},
+		{"set/remove", len(s.Set) > 0 || len(s.Remove) > 0},
+		{"fan_out", s.FanOut != nil},
+		{"fan_in", s.FanIn != nil},
+		{"lookup", s.Lookup != nil},
+	}
+}
+
+func (c *compiler) stage(n *node) {
+	s := n.stage
+	k, ok := stageKinds[s.Type]
+	if !ok {
+		names := stageTypeNames()
+		c.at(s.At, "stage %q: unknown type %q (known: %s)%s", s.ID, s.Type, strings.Join(names, ", "), didYouMeanIn(string(s.Type), names))
+		return
+	}
+	n.sk = k
+	for _, key := range stageKeys(s) {
+		if key.set && !slices.Contains(k.keys, key.key) && (key.key != "service_name" || k.service == capNone) {
+			c.at(s.At, "stage %q: %s is only for %s stages", s.ID, key.key, strings.Join(typesWithKey(key.key), " and "))
+		}
+	}
+	if k.service != capNone && k.service != capLookup {
+		c.needService(n, s.ServiceName, k.service)
+	}
+	if s.Replicas < 0 {
+		c.at(s.At, "stage %q: replicas must be positive", s.ID)
+	}
+	if s.Parallelism < 0 {
+		c.at(s.At, "stage %q: parallelism must be positive", s.ID)
+	}
+	if s.Parallelism > 1 && !k.traits.stateless {
+		c.at(s.At, "stage %q: parallelism is only for stages that keep no state between batches (%s stages run one batch at a time per replica)", s.ID, s.Type)
+	}
+	if lb := s.LoadBalance; lb != nil {
+		if _, err := newBalancer(lb.Strategy, lb.HashKey); err != nil {
+			c.at(lb.At, "stage %q: load_balance: %v", s.ID, err)
+		}
+		if s.Replicas < 2 {
+			c.at(lb.At, "stage %q: load_balance needs replicas >= 2", s.ID)
+		}
+	}
+	if k.compile != nil {
+		k.compile(c, n)
+	}
+}
+
+// needService resolves a stage's service and checks that it provides cap.
+func (c *compiler) needService(n *node, name string, cp capability) *service {
+	s := n.stage
+	if name == "" {
+		c.at(s.At, "stage %q: a %s stage needs service_name", s.ID, s.Type)
+		return nil
+	}
+	what := ""
+	if cp == capLookup {
+		what = "lookup "
+	}
+	sv, ok := c.pl.services[name]
+	if !ok {
+		names := make([]string, 0, len(c.pl.services))
+		for k := range c.pl.services {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		c.at(s.At, "stage %q: unknown %sservice %q%s", s.ID, what, name, didYouMeanIn(name, names))
+		return nil
+	}
+	if sv.caps&cp == 0 {
+		c.at(s.At, "stage %q: service %q is of type %s; a %s stage needs a %s service (%s)", s.ID, name, sv.svc.Type, s.Type, cp,
+			strings.Join(typesProviding(cp), ", "))
+		return nil
+	}
+	return sv
+}
+
+// typesProviding lists the service types that provide cp.
+func typesProviding(cp capability) []string {
+	var out []string
+	switch cp {
+	case capSink:
+		out = connectors.Types(connectors.KindSink)
+	case capLookup:
+		out = connectors.Types(connectors.KindLookup)
+	case capTransform:
+		out = []string{"wasm"}
+	}
+	return out
+}
+
+// addRoute adds an edge from -> to.
+func (c *compiler) addRoute(from, to *node, cond *Condition, at Position) {
+	r := route{to: to, at: at}
+	if cond != nil {
+		cc, err := cond.compile(c.pl.env, c.p.File)
+		c.add(err)
+		r.cond = cc
+	}
+	from.routes = append(from.routes, r)
+	if !slices.Contains(to.inputs, from) {
+		to.inputs = append(to.inputs, from)
+	}
+}
+
+// edgesStep resolves the pipeline's edges.
+func (c *compiler) edgesStep() {
+	p, pl := c.p, c.pl
 	for i := range p.Edges {
 		e := &p.Edges[i]
-		at := p.pos(e.At)
 		to, ok := pl.byID[e.To]
 		switch {
 		case !ok:
-			errs.at(at, "edge to unknown stage %q%s", e.To, didYouMean(e.To, pl.byID))
+			c.at(e.At, "edge to unknown stage %q%s", e.To, didYouMean(e.To, pl.byID))
 		case to.kind == nodeSource:
-			errs.at(at, "edge to %q: a source cannot have inputs", e.To)
+			c.at(e.At, "edge to %q: a source cannot have inputs", e.To)
 			ok = false
 		}
 		var froms []*node
@@ -283,249 +437,108 @@ func compile(p *Pipeline) (*plan, error) {
 			froms = pl.sources
 		} else if f, fok := pl.byID[e.From]; fok {
 			froms = []*node{f}
-			if f.stage != nil && f.stage.Type == StageSink {
-				errs.at(at, "edge from sink stage %q: sinks have no outputs", e.From)
+			if f.sk != nil && f.sk.traits.terminal {
+				c.at(e.At, "edge from %s stage %q: %ss have no outputs", f.stage.Type, e.From, f.stage.Type)
 				ok = false
 			}
 		} else {
-			errs.at(at, "edge from unknown node %q%s", e.From, didYouMean(e.From, pl.byID))
+			c.at(e.At, "edge from unknown node %q%s", e.From, didYouMean(e.From, pl.byID))
 			ok = false
 		}
 		if !ok {
 			continue
 		}
 		for _, f := range froms {
-			addRoute(f, to, e.Condition, at)
+			c.addRoute(f, to, e.Condition, p.pos(e.At))
 		}
 	}
+}
+
+// fanOutsAndIns adds the routes fan_out and fan_in stages declare in their
+// own sections.
+func (c *compiler) fanOutsAndIns() {
+	p, pl := c.p, c.pl
 	for _, n := range pl.nodes {
 		if n.stage == nil {
 			continue
 		}
-		if fo := n.stage.FanOut; fo != nil {
+		if fo := n.stage.FanOut; fo != nil && n.stage.Type == StageFanOut {
 			for _, t := range fo.Sinks {
 				to, ok := pl.byID[t.SinkName]
 				if !ok || to.kind != nodeStage {
-					errs.at(p.pos(t.At), "fan_out sink %q is not a stage%s", t.SinkName, didYouMean(t.SinkName, pl.byID))
+					c.at(t.At, "fan_out sink %q is not a stage%s", t.SinkName, didYouMean(t.SinkName, pl.byID))
 					continue
 				}
-				addRoute(n, to, t.Condition, p.pos(t.At))
+				c.addRoute(n, to, t.Condition, p.pos(t.At))
 			}
 			if fo.Strategy != "" {
 				lb, err := newBalancer(fo.Strategy, fo.HashKey)
 				if err != nil {
-					errs.at(p.pos(fo.At), "fan_out: %v", err)
+					c.at(fo.At, "fan_out: %v", err)
 				}
-				n.lb = lb
+				n.fanOut = &LoadBalanceConfig{At: fo.At, Strategy: fo.Strategy, HashKey: fo.HashKey}
+				n.fanLB = lb
 			}
 		}
-		if fi := n.stage.FanIn; fi != nil {
+		if fi := n.stage.FanIn; fi != nil && n.stage.Type == StageFanIn {
 			for _, in := range fi.Sources {
 				from, ok := pl.byID[in.SourceName]
 				if !ok {
-					errs.at(p.pos(in.At), "fan_in input %q is not a source or stage%s", in.SourceName, didYouMean(in.SourceName, pl.byID))
+					c.at(in.At, "fan_in input %q is not a source or stage%s", in.SourceName, didYouMean(in.SourceName, pl.byID))
 					continue
 				}
 				if !slices.ContainsFunc(from.routes, func(r route) bool { return r.to == n }) {
-					addRoute(from, n, nil, p.pos(in.At))
+					c.addRoute(from, n, nil, p.pos(in.At))
 				}
 			}
 		}
 	}
-	compileEventTime(p, pl, &errs)
-	for _, n := range pl.nodes {
-		for _, r := range n.routes {
-			n.routeStage = append(n.routeStage, []*Stage{r.to.stage})
-		}
-	}
-	for _, n := range pl.nodes {
+}
+
+// routeTables precomputes what Route returns without allocating.
+func (c *compiler) routeTables() {
+	for _, n := range c.pl.nodes {
 		uncond := len(n.routes) > 0
 		for _, r := range n.routes {
+			n.routeStage = append(n.routeStage, []*Stage{r.to.stage})
 			if r.cond != nil || r.late {
 				uncond = false
 			}
 		}
-		if uncond {
+		if uncond && n.fanOut == nil {
 			for _, r := range n.routes {
 				n.allRoutes = append(n.allRoutes, r.to.stage)
 			}
 		}
 	}
-	if len(errs.errs) == 0 {
-		checkGraph(p, pl, &errs)
-	}
-	if len(errs.errs) > 0 {
-		return nil, errors.Join(errs.errs...)
-	}
-	return pl, nil
-}
-
-// kind names what a service is: sink, lookup or wasm.
-func (sv *service) kind() string {
-	switch {
-	case sv.wasm != nil:
-		return "wasm"
-	case sv.lookup:
-		return "lookup"
-	}
-	return "sink"
-}
-
-// needLookupService resolves lookup.lookup_service (the seed's name for
-// it; service_name is accepted too).
-func needLookupService(pl *plan, errs *errList, n *node) *service {
-	s := n.stage
-	name := s.Lookup.LookupService
-	if name == "" {
-		name = s.ServiceName
-	}
-	sv, ok := pl.services[name]
-	if !ok {
-		errs.at(n.at, "stage %q: unknown lookup service %q", s.ID, name)
-		return nil
-	}
-	if sv.kind() != "lookup" {
-		errs.at(n.at, "stage %q: service %q is of type %s; a lookup stage needs a lookup service (%s)", s.ID, name, sv.svc.Type,
-			strings.Join(connectors.Types(connectors.KindLookup), ", "))
-		return nil
-	}
-	return sv
 }
 
 // decodeConnector decodes a connector's own keys into a fresh config of its
 // spec (strictly, with positions) and runs the spec's checks.
-func decodeConnector(d *decode.Decoder, errs *errList, spec connectors.Spec, n *yaml.Node, at Position, what string) any {
+func decodeConnector(c *compiler, spec connectors.Spec, n *yaml.Node, at Position, what string) any {
 	cfg := spec.NewConfig()
-	d.Decode(n, cfg)
+	c.d.Decode(n, cfg)
 	if spec.Check != nil {
 		if err := spec.Check(cfg); err != nil {
-			errs.at(at, "%s: %v", what, err)
+			c.at(at, "%s: %v", what, err)
 		}
 	}
 	return cfg
 }
 
-func checkUnmatched(errs *errList, at Position, u UnmatchedPolicy) {
+func checkUnmatched(c *compiler, at Position, u UnmatchedPolicy) {
 	switch u {
 	case UnmatchedDrop, UnmatchedDeadLetter, UnmatchedError:
 	default:
-		errs.at(at, "unmatched: unknown policy %q (want drop, dead_letter or error)", u)
-	}
-}
-
-func checkStage(p *Pipeline, pl *plan, errs *errList, n *node) {
-	s := n.stage
-	if !slices.Contains(stageTypes, s.Type) {
-		names := make([]string, len(stageTypes))
-		for i, t := range stageTypes {
-			names[i] = string(t)
-		}
-		errs.at(n.at, "stage %q: unknown type %q (known: %s)", s.ID, s.Type, strings.Join(names, ", "))
-		return
-	}
-	only := func(set bool, key string, t StageType) {
-		if set && s.Type != t {
-			errs.at(n.at, "stage %q: %s is only for %s stages", s.ID, key, t)
-		}
-	}
-	only(s.Condition != nil, "condition", StageFilter)
-	only(len(s.Set) > 0 || len(s.Remove) > 0, "set/remove", StageMetadata)
-	only(s.FanOut != nil, "fan_out", StageFanOut)
-	only(s.FanIn != nil, "fan_in", StageFanIn)
-	only(s.Lookup != nil, "lookup", StageLookup)
-	needService := func(kind string) *service {
-		if s.ServiceName == "" {
-			errs.at(n.at, "stage %q: a %s stage needs service_name", s.ID, s.Type)
-			return nil
-		}
-		sv, ok := pl.services[s.ServiceName]
-		if !ok {
-			errs.at(n.at, "stage %q: unknown service %q", s.ID, s.ServiceName)
-			return nil
-		}
-		if got := sv.kind(); got != kind {
-			errs.at(n.at, "stage %q: service %q is of type %s; a %s stage needs a %s service", s.ID, s.ServiceName, sv.svc.Type, s.Type, kind)
-			return nil
-		}
-		return sv
-	}
-	switch s.Type {
-	case StageFilter:
-		if s.Condition == nil {
-			errs.at(n.at, "stage %q: a filter stage needs a condition", s.ID)
-		} else if err := s.Condition.compile(pl.env, p.File); err != nil {
-			errs.add(err)
-		}
-	case StageMetadata:
-		if len(s.Set) == 0 && len(s.Remove) == 0 {
-			errs.at(n.at, "stage %q: a metadata stage needs set or remove", s.ID)
-		}
-		keys := make([]string, 0, len(s.Set))
-		for k := range s.Set {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			vp, err := s.Set[k].compile(pl.env, p.File)
-			if err != nil {
-				errs.add(err)
-				continue
-			}
-			n.metaSet = append(n.metaSet, metaSetter{key: k, val: vp})
-		}
-	case StageSink:
-		needService("sink")
-	case StageTransform:
-		needService("wasm")
-	case StageFanOut:
-		if s.FanOut == nil {
-			errs.at(n.at, "stage %q: a fan_out stage needs fan_out.sinks", s.ID)
-		}
-	case StageFanIn:
-		if s.FanIn == nil {
-			errs.at(n.at, "stage %q: a fan_in stage needs fan_in.sources", s.ID)
-		} else {
-			checkFanIn(errs, p.pos(s.FanIn.At), s)
-		}
-	case StageLookup:
-		if s.Lookup == nil {
-			errs.at(n.at, "stage %q: a lookup stage needs lookup settings", s.ID)
-		} else if sv := needLookupService(pl, errs, n); sv != nil {
-			checkLookup(p, errs, n, sv)
-		}
-	}
-	if s.Replicas < 0 {
-		errs.at(n.at, "stage %q: replicas must be positive", s.ID)
-	}
-	if s.LoadBalance != nil {
-		lb, err := newBalancer(s.LoadBalance.Strategy, s.LoadBalance.HashKey)
-		if err != nil {
-			errs.at(p.pos(s.LoadBalance.At), "stage %q: load_balance: %v", s.ID, err)
-		}
-		n.lb = lb
-		if s.Replicas < 2 {
-			errs.at(p.pos(s.LoadBalance.At), "stage %q: load_balance needs replicas >= 2", s.ID)
-		}
-	}
-}
-
-func checkFanIn(errs *errList, at Position, s *Stage) {
-	fi := s.FanIn
-	switch fi.MergeStrategy {
-	case "", MergeEventTime, MergeArrival, MergeRoundRobin:
-	default:
-		errs.at(at, "stage %q: unknown merge_strategy %q (want event_time, arrival or round_robin)", s.ID, fi.MergeStrategy)
-	}
-	switch fi.Watermark {
-	case "", FanInWatermarkMin, FanInWatermarkMax:
-	default:
-		errs.at(at, "stage %q: unknown watermark %q (want min or max)", s.ID, fi.Watermark)
+		c.at(at, "unmatched: unknown policy %q (want drop, dead_letter or error)%s", u,
+			didYouMeanIn(string(u), []string{"drop", "dead_letter", "error"}))
 	}
 }
 
 // checkGraph finds cycles, stages no source reaches, and stages with no
 // path to a sink.
-func checkGraph(p *Pipeline, pl *plan, errs *errList) {
+func (c *compiler) checkGraph() {
+	pl := c.pl
 	const (
 		white = iota
 		grey
@@ -548,7 +561,7 @@ func checkGraph(p *Pipeline, pl *plan, errs *errList) {
 						path = append(path, x.id)
 					}
 					path = append(path, r.to.id)
-					errs.at(r.at, "cycle: %s", strings.Join(path, " -> "))
+					c.at(r.at, "cycle: %s", strings.Join(path, " -> "))
 					reported = true
 				}
 			case white:
@@ -588,7 +601,7 @@ func checkGraph(p *Pipeline, pl *plan, errs *errList) {
 			if toSink[n.idx] {
 				continue
 			}
-			ok := n.stage != nil && n.stage.Type == StageSink
+			ok := n.sk != nil && n.sk.traits.terminal
 			for _, r := range n.routes {
 				ok = ok || toSink[r.to.idx]
 			}
@@ -599,14 +612,14 @@ func checkGraph(p *Pipeline, pl *plan, errs *errList) {
 	}
 	for _, n := range pl.nodes {
 		if n.kind == nodeStage && !reach[n.idx] {
-			errs.at(n.at, "stage %q is unreachable from any source", n.id)
+			c.at(n.at, "stage %q is unreachable from any source", n.id)
 		}
 		if !toSink[n.idx] {
 			what := "stage"
 			if n.kind == nodeSource {
 				what = "source"
 			}
-			errs.at(n.at, "%s %q has no path to a sink", what, n.id)
+			c.at(n.at, "%s %q has no path to a sink", what, n.id)
 		}
 	}
 }
@@ -617,8 +630,35 @@ func didYouMean(id string, known map[string]*node) string {
 		ids = append(ids, k)
 	}
 	slices.Sort(ids)
-	if best := decode.Closest(id, ids); best != "" {
+	return didYouMeanIn(id, ids)
+}
+
+// didYouMeanIn suggests the closest of known names, or returns "".
+func didYouMeanIn(name string, known []string) string {
+	if name == "" {
+		return ""
+	}
+	if best := decode.Closest(name, known); best != "" {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return ""
+}
+
+// WasmConfig configures a `wasm` service: a plugin module used by transform
+// and lookup stages.
+type WasmConfig struct {
+	Path             string            `yaml:"path,required" doc:"the .wasm module, relative to the pipeline file"`
+	Runtime          string            `yaml:"runtime" doc:"wazero (default)"`
+	Config           map[string]string `yaml:"config" doc:"key/value configuration handed to the plugin's init"`
+	Instances        int               `yaml:"instances" doc:"instance pool size, and how many batches a transform stage runs at once, in order (default: number of CPUs)"`
+	MaxMemoryPages   uint32            `yaml:"max_memory_pages" doc:"memory limit in 64 KiB pages"`
+	BatchTimeout     time.Duration     `yaml:"batch_timeout" doc:"time limit per batch; 0 disables the limit (faster loops, no runaway protection)"`
+	RecycleAfter     int               `yaml:"recycle_after_batches" doc:"replace an instance after this many batches (0: never)"`
+	RecycleAboveSize uint64            `yaml:"recycle_above_bytes" doc:"replace an instance whose memory grew past this many bytes (0: never)"`
+	Env              map[string]string `yaml:"env" doc:"environment variables granted to the plugin"`
+	Dirs             map[string]string `yaml:"dirs" doc:"guest path -> host directory granted read-only to the plugin"`
+}
+
+func defaultWasmConfig() *WasmConfig {
+	return &WasmConfig{Runtime: "wazero", MaxMemoryPages: 1024, BatchTimeout: 10 * time.Second}
 }

@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"fmt"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -33,26 +36,69 @@ edges: [{from: g, to: s}]
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := p.Settings
+			got := p.Settings()
 			got.At = Position{}
 			if got != c.want {
 				t.Fatalf("settings %+v, want %+v", got, c.want)
 			}
-			if n := p.plan.byID["g"]; n.unmatched != c.want.Unmatched {
+			if n := p.byID["g"]; n.unmatched != c.want.Unmatched {
 				t.Fatalf("source unmatched policy %q, want %q", n.unmatched, c.want.Unmatched)
 			}
 		})
 	}
 }
 
-func TestPipeline_Compile_Idempotent(t *testing.T) {
-	p, err := Load(writeFile(t, t.TempDir(), "p.yaml", validPipeline))
+// Compiling never modifies the Pipeline: defaults, compiled conditions and
+// run state live in the Plan, so a pipeline compiles any number of times,
+// concurrently, to equal plans.
+func TestPipeline_Compile_LeavesPipelineUnchanged(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "t.jsonl", `{"id":"a","v":1}`+"\n")
+	path := writeFile(t, dir, "p.yaml", `id: p
+sources: [{name: in, type: generate, count: 10}]
+services:
+  out: {type: discard}
+  tbl: {type: static, path: t.jsonl}
+stages:
+  - {id: keep, type: filter, condition: record.payload.active == true}
+  - {id: look, type: lookup, lookup: {lookup_service: tbl, key_mappings: [{record_field: k, lookup_field: id}], result_field: r}}
+  - {id: sink, type: sink, service_name: out}
+edges: [{from: in, to: keep}, {from: keep, to: look}, {from: look, to: sink}]
+`)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pl := p.plan
-	if err := p.Compile(); err != nil || p.plan != pl {
-		t.Fatalf("second Compile: err %v, plan replaced %v", err, p.plan != pl)
+	p, err := Parse(path, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := fmt.Sprintf("%#v", p.Settings)
+	var wg sync.WaitGroup
+	plans := make([]*Plan, 4)
+	errs := make([]error, len(plans))
+	for i := range plans {
+		wg.Go(func() {
+			plans[i], errs[i] = p.Compile()
+		})
+	}
+	wg.Wait()
+	for i, pl := range plans {
+		if pl == nil {
+			t.Fatalf("compile %d failed: %v", i, errs[i])
+		}
+		if pl.Pipeline() != p || (i > 0 && pl == plans[0]) {
+			t.Fatalf("plan %d: pipeline %p (want %p), same plan as the first: %v", i, pl.Pipeline(), p, pl == plans[0])
+		}
+		if pl.Settings().BatchSize != DefaultBatchSize {
+			t.Fatalf("plan %d: batch size %d", i, pl.Settings().BatchSize)
+		}
+	}
+	if after := fmt.Sprintf("%#v", p.Settings); after != before || p.Settings.BatchSize != 0 || p.Settings.Unmatched != "" {
+		t.Fatalf("Compile modified the pipeline's settings:\n%s\n%s", before, after)
+	}
+	if s := p.Stages[1]; s.Lookup.MissStrategy != "" {
+		t.Fatalf("Compile wrote a default miss_strategy %q into the pipeline", s.Lookup.MissStrategy)
 	}
 }
 
@@ -73,7 +119,7 @@ edges:
 	if err != nil {
 		t.Fatal(err)
 	}
-	pl := p.plan
+	pl := p
 	if len(pl.sources) != 2 || len(pl.nodes) != 4 {
 		t.Fatalf("%d sources, %d nodes", len(pl.sources), len(pl.nodes))
 	}
@@ -184,7 +230,7 @@ sources: [{name: in, type: generate}]
   - {id: t, type: transform, service_name: out}
   - {id: s, type: sink, service_name: out}
 edges: [{from: in, to: t}, {from: t, to: s}]
-`, []string{`stage "t": service "out" is of type discard; a transform stage needs a wasm service`}},
+`, []string{`stage "t": service "out" is of type discard; a transform stage needs a transform service (wasm)`}},
 		{"lookup needs a lookup service", `id: x
 sources: [{name: in, type: generate}]
 ` + tail + `stages:
@@ -270,7 +316,7 @@ edges: [{from: in, to: f}, {from: f, to: m}, {from: m, to: fo}, {from: fo, to: s
 			`stage "fo": a fan_out stage needs fan_out.sinks`,
 			`stage "fi": a fan_in stage needs fan_in.sources`,
 			`stage "l": a lookup stage needs lookup settings`,
-			`stage "q": unknown type "queue" (known: filter, metadata, transform, fan_out, fan_in, lookup, sink)`}},
+			`stage "q": unknown type "queue" (known: fan_in, fan_out, filter, lookup, metadata, sink, transform)`}},
 		{"names and edges", `id: x
 sources: [{name: source, type: generate}, {name: in, type: generate}, {name: in, type: generate}]
 services: {out: {type: discard}}
@@ -373,17 +419,18 @@ func TestDidYouMean_Cases(t *testing.T) {
 	}
 }
 
-func TestService_Kind_Cases(t *testing.T) {
+func TestCapability_String_Cases(t *testing.T) {
 	for _, c := range []struct {
-		sv   service
+		c    capability
 		want string
 	}{
-		{service{wasm: &WasmConfig{}}, "wasm"},
-		{service{lookup: true}, "lookup"},
-		{service{}, "sink"},
+		{capTransform | capLookup, "lookup+transform"},
+		{capLookup, "lookup"},
+		{capSink, "sink"},
+		{capNone, "nothing"},
 	} {
-		if got := c.sv.kind(); got != c.want {
-			t.Errorf("kind() = %q, want %q", got, c.want)
+		if got := c.c.String(); got != c.want {
+			t.Errorf("String() = %q, want %q", got, c.want)
 		}
 	}
 }
@@ -402,7 +449,7 @@ edges: [{from: in, to: t}, {from: t, to: s}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := p.plan.services["plug"].wasm
+	w := p.services["plug"].wasm
 	if w == nil || w.Path != "x.wasm" || w.Instances != 3 || w.Runtime != "wazero" || w.MaxMemoryPages != 1024 || w.BatchTimeout != 10*time.Second {
 		t.Fatalf("wasm config %+v", w)
 	}

@@ -14,6 +14,7 @@ type dlItem struct {
 	rec    *record.Record
 	reason string
 	stage  string
+	kind   string // for metrics: see Observer.DeadLetters
 }
 
 // deadLetter owns the dead-letter sink. Every record the pipeline cannot

@@ -34,7 +34,8 @@ func ExampleRoutingEngine_Route() {
 		},
 		Edges: []engine.Edge{{From: "source", To: "filter"}, {From: "filter", To: "fan"}},
 	}
-	if err := p.Compile(); err != nil {
+	plan, err := p.Compile()
+	if err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -43,7 +44,7 @@ func ExampleRoutingEngine_Route() {
 	r.Metadata.Set("type", "user_event")
 	r.Metadata.Set("user_id", "u1")
 	for _, from := range []string{"source", "filter", "fan"} {
-		next, _ := re.Route(p, from, r)
+		next, _ := re.Route(plan, from, r)
 		for _, s := range next {
 			fmt.Printf("%s -> %s\n", from, s.ID)
 		}

@@ -17,15 +17,12 @@ const (
 
 // WriteGraph draws the compiled pipeline DAG: sources, stages (labelled with
 // their type and service) and edges (labelled with their conditions).
-func (p *Pipeline) WriteGraph(w io.Writer, f GraphFormat) error {
-	if err := p.Compile(); err != nil {
-		return err
-	}
+func (p *Plan) WriteGraph(w io.Writer, f GraphFormat) error {
 	var b strings.Builder
 	switch f {
 	case GraphDOT:
-		fmt.Fprintf(&b, "digraph %q {\n  rankdir=LR;\n", p.ID)
-		for _, n := range p.plan.nodes {
+		fmt.Fprintf(&b, "digraph %q {\n  rankdir=LR;\n", p.ID())
+		for _, n := range p.nodes {
 			shape := "box"
 			if n.kind == nodeSource {
 				shape = "ellipse"
@@ -34,7 +31,7 @@ func (p *Pipeline) WriteGraph(w io.Writer, f GraphFormat) error {
 			}
 			fmt.Fprintf(&b, "  %q [shape=%s,label=%q];\n", n.id, shape, nodeLabel(n))
 		}
-		for _, n := range p.plan.nodes {
+		for _, n := range p.nodes {
 			for _, r := range n.routes {
 				if r.late {
 					fmt.Fprintf(&b, "  %q -> %q [label=\"late records\",style=dashed];\n", n.id, r.to.id)
@@ -49,7 +46,7 @@ func (p *Pipeline) WriteGraph(w io.Writer, f GraphFormat) error {
 	case GraphMermaid:
 		b.WriteString("flowchart LR\n")
 		ids := map[string]string{}
-		for i, n := range p.plan.nodes {
+		for i, n := range p.nodes {
 			id := fmt.Sprintf("n%d", i)
 			ids[n.id] = id
 			label := mermaidText(nodeLabel(n))
@@ -62,7 +59,7 @@ func (p *Pipeline) WriteGraph(w io.Writer, f GraphFormat) error {
 				fmt.Fprintf(&b, "  %s[\"%s\"]\n", id, label)
 			}
 		}
-		for _, n := range p.plan.nodes {
+		for _, n := range p.nodes {
 			for _, r := range n.routes {
 				if r.late {
 					fmt.Fprintf(&b, "  %s -.->|late records| %s\n", ids[n.id], ids[r.to.id])

@@ -10,9 +10,11 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Load reads, decodes and compiles the pipeline file at path (YAML or
-// JSON). Every problem is reported at once, each as file:line:col: message.
-func Load(path string) (*Pipeline, error) {
+// Load reads the pipeline file at path (YAML or JSON), decodes it into a
+// Pipeline (Parse) and compiles that into a Plan (Compile). Every problem
+// is reported at once, as Issues sorted by position (file:line:col:
+// message).
+func Load(path string) (*Plan, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read pipeline: %w", err)
@@ -21,10 +23,7 @@ func Load(path string) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.Compile(); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return p.Compile()
 }
 
 // Parse decodes a pipeline file's contents without compiling it. file is
@@ -42,7 +41,7 @@ func Parse(file string, data []byte) (*Pipeline, error) {
 	p := &Pipeline{}
 	d.Decode(root, p)
 	p.File, p.text = file, data
-	if err := d.Err(); err != nil {
+	if err := issuesOf(d.Errs); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -56,9 +55,9 @@ func syntaxError(file string, err error) error {
 	if n, _ := fmt.Sscanf(msg, "yaml: line %d:", &line); n == 1 {
 		_, rest, _ := bytes.Cut([]byte(msg), []byte(": "))
 		_, rest, _ = bytes.Cut(rest, []byte(": "))
-		return fmt.Errorf("%s:%d:%d: syntax error: %s", file, line, max(col, 1), rest)
+		return Issues{{Pos: Position{File: file, Line: line, Col: max(col, 1)}, Msg: "syntax error: " + string(rest)}}
 	}
-	return fmt.Errorf("%s: syntax error: %w", file, err)
+	return Issues{{Pos: Position{File: file}, Msg: "syntax error: " + err.Error()}}
 }
 
 // baseDir is the directory relative paths in the pipeline resolve against.

@@ -43,7 +43,7 @@ func TestLoad_Valid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.ID != "p" || len(p.Stages) != 2 || p.Settings.BatchSize != DefaultBatchSize || p.Settings.Unmatched != UnmatchedDeadLetter {
+	if p.ID() != "p" || len(p.Pipeline().Stages) != 2 || p.Settings().BatchSize != DefaultBatchSize || p.Settings().Unmatched != UnmatchedDeadLetter {
 		t.Fatalf("unexpected pipeline: %+v", p)
 	}
 }

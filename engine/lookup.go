@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,6 +45,27 @@ import (
 // returns it (wrapped) for such a stage too.
 var ErrLookupMiss = errors.New("lookup key not found")
 
+func init() {
+	registerStage(&stageKind{
+		typ:     StageLookup,
+		doc:     "enriches each record with a document from a lookup service, found by key",
+		keys:    []string{"lookup"},
+		service: capLookup,
+		traits:  stageTraits{stateless: true, blocking: true},
+		compile: func(c *compiler, n *node) {
+			s := n.stage
+			if s.Lookup == nil {
+				c.at(s.At, "stage %q: a lookup stage needs lookup settings", s.ID)
+				return
+			}
+			if sv := c.needService(n, lookupServiceName(s), capLookup); sv != nil {
+				checkLookup(c, n, sv)
+			}
+		},
+		build: (*Runner).newLookup,
+	})
+}
+
 // lookupServiceName is the service a lookup stage names.
 func lookupServiceName(s *Stage) string {
 	if s.Lookup.LookupService != "" {
@@ -52,12 +74,13 @@ func lookupServiceName(s *Stage) string {
 	return s.ServiceName
 }
 
-// checkLookup validates a lookup stage's settings against its service. It
-// sets an empty miss_strategy to skip.
-func checkLookup(p *Pipeline, errs *errList, n *node, sv *service) {
+// checkLookup validates a lookup stage's settings against its service (an
+// empty miss_strategy means skip).
+func checkLookup(cp *compiler, n *node, sv *service) {
 	s := n.stage
 	c := s.Lookup
-	at := p.pos(c.At)
+	at := c.At
+	errs := cp
 	if len(c.KeyMappings) == 0 {
 		errs.at(at, "stage %q: lookup needs at least one key_mappings entry", s.ID)
 	}
@@ -69,7 +92,7 @@ func checkLookup(p *Pipeline, errs *errList, n *node, sv *service) {
 	for i, m := range c.KeyMappings {
 		at := at
 		if m.At.Line > 0 {
-			at = p.pos(m.At)
+			at = m.At
 		}
 		if err := checkPath(m.RecordField); err != nil {
 			errs.at(at, "stage %q: key_mappings[%d].record_field: %v", s.ID, i, err)
@@ -92,22 +115,20 @@ func checkLookup(p *Pipeline, errs *errList, n *node, sv *service) {
 	} else if err := checkPath(c.ResultField); err != nil {
 		errs.at(at, "stage %q: result_field: %v", s.ID, err)
 	}
-	if c.MissStrategy == "" {
-		c.MissStrategy = LookupMissSkip
-	}
-	switch c.MissStrategy {
+	switch miss := cmp.Or(c.MissStrategy, LookupMissSkip); miss {
 	case LookupMissSkip, LookupMissDrop, LookupMissDeadLetter, LookupMissFail:
 		if c.Default != nil {
-			errs.at(p.pos(decode.At(p.File, c.Default)), "stage %q: default is only for miss_strategy default (miss_strategy is %s)", s.ID, c.MissStrategy)
+			errs.at(decode.At(cp.p.File, c.Default), "stage %q: default is only for miss_strategy default (miss_strategy is %s)", s.ID, miss)
 		}
 	case LookupMissDefault:
 		if c.Default == nil {
 			errs.at(at, "stage %q: miss_strategy default needs a default value", s.ID)
 		} else if _, err := defaultJSON(c.Default); err != nil {
-			errs.at(p.pos(decode.At(p.File, c.Default)), "stage %q: default: %v", s.ID, err)
+			errs.at(decode.At(cp.p.File, c.Default), "stage %q: default: %v", s.ID, err)
 		}
 	default:
-		errs.at(at, "stage %q: unknown miss_strategy %q (want skip, drop, dead_letter, default or fail)", s.ID, c.MissStrategy)
+		errs.at(at, "stage %q: unknown miss_strategy %q (want skip, drop, dead_letter, default or fail)%s", s.ID, c.MissStrategy,
+			didYouMeanIn(string(c.MissStrategy), []string{"skip", "drop", "dead_letter", "default", "fail"}))
 	}
 }
 
@@ -186,19 +207,18 @@ func newLookupStage(n *node, svc connectors.LookupService) (*lookupStage, error)
 // lookupService returns the built service a lookup stage names, building
 // it on first use; stages naming the same service share it.
 func (r *Runner) lookupService(name string) (connectors.LookupService, error) {
-	for _, st := range r.stages {
-		if st == nil {
-			continue
-		}
-		if ls, ok := st.proc.(*lookupStage); ok && ls.svcName == name {
-			return ls.svc, nil
-		}
+	if svc, ok := r.lookups[name]; ok {
+		return svc, nil
 	}
 	sv := r.pl.services[name]
 	svc, err := connectors.BuildLookup(sv.spec, sv.cfg, r.env(name))
 	if err != nil {
 		return nil, err
 	}
+	if r.lookups == nil {
+		r.lookups = map[string]connectors.LookupService{}
+	}
+	r.lookups[name] = svc
 	r.closers = append(r.closers, func(context.Context) error {
 		if err := svc.Close(); err != nil {
 			return fmt.Errorf("close lookup service %q: %w", name, err)
@@ -287,7 +307,7 @@ func (ls *lookupStage) payloadObject(rec *record.Record) (*fastjson.Value, error
 	return v, nil
 }
 
-func (ls *lookupStage) process(ctx context.Context, w *worker, in, out []*record.Record) []*record.Record {
+func (ls *lookupStage) process(ctx context.Context, w *batchCtx, in, out []*record.Record) []*record.Record {
 	sc, _ := ls.scratch.Get().(*lookupScratch)
 	if sc == nil {
 		sc = &lookupScratch{}
@@ -383,7 +403,7 @@ func (ls *lookupStage) process(ctx context.Context, w *worker, in, out []*record
 				v, _ := rec.JSON()
 				reason := fmt.Sprintf("lookup %q: no match in %q for %s", ls.id, ls.svcName, ls.describeKey(rec, v))
 				if ls.miss == LookupMissFail {
-					w.r.fail(fmt.Errorf("stage %q: %w: %s in %q for record %s", ls.id, ErrLookupMiss, ls.describeKey(rec, v), ls.svcName, describe(rec)))
+					w.fail(fmt.Errorf("stage %q: %w: %s in %q for record %s", ls.id, ErrLookupMiss, ls.describeKey(rec, v), ls.svcName, describe(rec)))
 					reason += " (miss_strategy: fail)"
 				}
 				w.deadLetter(rec, reason)
@@ -443,15 +463,12 @@ type LookupResult struct {
 // services are kept, one per pipeline, for later calls, and closed when
 // the Pipeline is garbage collected; the batch runtime (Runner) builds its
 // own.
-func (e *RoutingEngine) Lookup(ctx context.Context, p *Pipeline, stage string, r *Record) (LookupResult, error) {
-	if err := p.Compile(); err != nil {
-		return LookupResult{}, err
-	}
-	n, ok := p.plan.byID[stage]
+func (e *RoutingEngine) Lookup(ctx context.Context, p *Plan, stage string, r *Record) (LookupResult, error) {
+	n, ok := p.byID[stage]
 	if !ok || n.stage == nil || n.stage.Type != StageLookup {
 		return LookupResult{}, fmt.Errorf("lookup: %q is not a lookup stage", stage)
 	}
-	ls, err := lookupsOf(p.plan).stage(p, n)
+	ls, err := lookupsOf(p).stage(p, n)
 	if err != nil {
 		return LookupResult{}, err
 	}
@@ -505,10 +522,10 @@ type planLookups struct {
 // pipelines alive: when a plan is collected, a cleanup closes its services.
 var lookupCaches struct {
 	sync.Mutex
-	m map[weak.Pointer[plan]]*planLookups
+	m map[weak.Pointer[Plan]]*planLookups
 }
 
-func lookupsOf(pl *plan) *planLookups {
+func lookupsOf(pl *Plan) *planLookups {
 	wp := weak.Make(pl)
 	lookupCaches.Lock()
 	defer lookupCaches.Unlock()
@@ -516,11 +533,11 @@ func lookupsOf(pl *plan) *planLookups {
 		return c
 	}
 	if lookupCaches.m == nil {
-		lookupCaches.m = map[weak.Pointer[plan]]*planLookups{}
+		lookupCaches.m = map[weak.Pointer[Plan]]*planLookups{}
 	}
 	c := &planLookups{svcs: map[string]connectors.LookupService{}, stages: map[string]*lookupStage{}}
 	lookupCaches.m[wp] = c
-	runtime.AddCleanup(pl, func(wp weak.Pointer[plan]) {
+	runtime.AddCleanup(pl, func(wp weak.Pointer[Plan]) {
 		lookupCaches.Lock()
 		c := lookupCaches.m[wp]
 		delete(lookupCaches.m, wp)
@@ -534,7 +551,7 @@ func lookupsOf(pl *plan) *planLookups {
 
 // stage returns the compiled lookup stage n, building its service on first
 // use.
-func (c *planLookups) stage(p *Pipeline, n *node) (*lookupStage, error) {
+func (c *planLookups) stage(p *Plan, n *node) (*lookupStage, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ls, ok := c.stages[n.id]; ok {
@@ -543,8 +560,8 @@ func (c *planLookups) stage(p *Pipeline, n *node) (*lookupStage, error) {
 	name := lookupServiceName(n.stage)
 	svc, ok := c.svcs[name]
 	if !ok {
-		sv := p.plan.services[name]
-		env := connectors.Env{BaseDir: p.baseDir(), BatchSize: p.Settings.BatchSize, Name: name}
+		sv := p.services[name]
+		env := connectors.Env{BaseDir: p.p.baseDir(), BatchSize: p.settings.BatchSize, Name: name}
 		var err error
 		if svc, err = connectors.BuildLookup(sv.spec, sv.cfg, env); err != nil {
 			return nil, fmt.Errorf("%s: stage %q: %w", n.at, n.id, err)

@@ -374,7 +374,7 @@ edges:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, b := r.stages[p.plan.byID["first"].idx].proc.(*lookupStage), r.stages[p.plan.byID["second"].idx].proc.(*lookupStage); a.svc != b.svc {
+	if a, b := r.stages[p.byID["first"].idx].proc.(*lookupStage), r.stages[p.byID["second"].idx].proc.(*lookupStage); a.svc != b.svc {
 		t.Error("two stages naming one service got two services")
 	}
 	sum, err := r.Run(context.Background())
@@ -419,7 +419,7 @@ func TestLookupStage_Process_ServiceErrorDeadLetters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ls := r.stages[p.plan.byID["enrich"].idx].proc.(*lookupStage)
+	ls := r.stages[p.byID["enrich"].idx].proc.(*lookupStage)
 	ls.svc = failingLookup{ls.svc}
 	sum, err := r.Run(context.Background())
 	if err != nil {
@@ -495,13 +495,29 @@ func TestCheckLookup_Errors(t *testing.T) {
 }
 
 func TestCheckLookup_DefaultsToSkip(t *testing.T) {
-	p, err := Load(writeFile(t, t.TempDir(), "p.yaml", fmt.Sprintf(lookupPipeline, "", customerRows)))
+	dir := t.TempDir()
+	writeFile(t, dir, "in.jsonl", "")
+	p, err := Load(writeFile(t, dir, "p.yaml", fmt.Sprintf(lookupPipeline, "", customerRows)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := p.stage("enrich").Lookup.MissStrategy; got != LookupMissSkip {
+	r, err := NewRunner(p, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.closeAll(context.Background())
+	if got := r.stages[p.byID["enrich"].idx].proc.(*lookupStage).miss; got != LookupMissSkip {
 		t.Errorf("miss_strategy = %q, want skip", got)
 	}
+}
+
+// parsePlan parses and compiles a pipeline.
+func parsePlan(file string, src []byte) (*Plan, error) {
+	p, err := Parse(file, src)
+	if err != nil {
+		return nil, err
+	}
+	return p.Compile()
 }
 
 func TestRoutingEngine_Lookup(t *testing.T) {
@@ -527,7 +543,7 @@ func TestRoutingEngine_Lookup(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.strategy+" "+tt.payload, func(t *testing.T) {
 			src := fmt.Sprintf(lookupPipeline, "      miss_strategy: "+tt.strategy, customerRows)
-			p, err := Parse("p.yaml", []byte(src))
+			p, err := parsePlan("p.yaml", []byte(src))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -562,14 +578,14 @@ func TestRoutingEngine_Lookup(t *testing.T) {
 }
 
 func TestRoutingEngine_Lookup_ServicesGoWithThePipeline(t *testing.T) {
-	cached := func(wp weak.Pointer[plan]) bool {
+	cached := func(wp weak.Pointer[Plan]) bool {
 		lookupCaches.Lock()
 		defer lookupCaches.Unlock()
 		_, ok := lookupCaches.m[wp]
 		return ok
 	}
-	wp := func() weak.Pointer[plan] {
-		p, err := Parse("p.yaml", []byte(fmt.Sprintf(lookupPipeline, "", customerRows)))
+	wp := func() weak.Pointer[Plan] {
+		p, err := parsePlan("p.yaml", []byte(fmt.Sprintf(lookupPipeline, "", customerRows)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -579,11 +595,11 @@ func TestRoutingEngine_Lookup_ServicesGoWithThePipeline(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		c := lookupsOf(p.plan)
+		c := lookupsOf(p)
 		if len(c.svcs) != 1 || len(c.stages) != 1 {
 			t.Fatalf("%d services, %d stages built for one stage", len(c.svcs), len(c.stages))
 		}
-		wp := weak.Make(p.plan)
+		wp := weak.Make(p)
 		if !cached(wp) {
 			t.Fatal("the pipeline's lookups are not cached")
 		}
@@ -600,7 +616,7 @@ func TestRoutingEngine_Lookup_ServicesGoWithThePipeline(t *testing.T) {
 }
 
 func TestRoutingEngine_Lookup_NotALookupStage(t *testing.T) {
-	p, err := Parse("p.yaml", []byte(fmt.Sprintf(lookupPipeline, "", customerRows)))
+	p, err := parsePlan("p.yaml", []byte(fmt.Sprintf(lookupPipeline, "", customerRows)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -614,7 +630,7 @@ func TestRoutingEngine_Lookup_NotALookupStage(t *testing.T) {
 
 func TestRoutingEngine_Lookup_ServiceBuildError(t *testing.T) {
 	dir := t.TempDir()
-	p, err := Parse(filepath.Join(dir, "p.yaml"), []byte(fmt.Sprintf(lookupPipeline, "", "    path: missing.jsonl")))
+	p, err := parsePlan(filepath.Join(dir, "p.yaml"), []byte(fmt.Sprintf(lookupPipeline, "", "    path: missing.jsonl")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -750,7 +766,7 @@ func BenchmarkLookupStage_Process(b *testing.B) {
 		payloads[i] = fmt.Appendf(nil, `{"id":%d,"user_id":"u%d","type":"click","active":true,"amount":%d.5,"ts":%d}`, i, i%1000, i%997, 1767225600000+i)
 		recs[i] = record.New("", payloads[i])
 	}
-	w := &worker{}
+	w := &batchCtx{stage: "enrich"}
 	var out []*record.Record
 	b.ResetTimer()
 	for b.Loop() {

@@ -30,8 +30,6 @@ type Pipeline struct {
 	File string `yaml:"-"`
 	// text is the file's contents, for exact positions in CEL errors.
 	text []byte
-
-	plan *plan
 }
 
 // Settings are pipeline-wide runtime settings.
@@ -137,8 +135,6 @@ const (
 	StageSink      StageType = "sink"      // write to a sink service
 )
 
-var stageTypes = []StageType{StageFilter, StageMetadata, StageTransform, StageFanOut, StageFanIn, StageLookup, StageSink}
-
 // Stage is a node of the pipeline DAG.
 type Stage struct {
 	At          Position  `yaml:"-"`
@@ -154,8 +150,10 @@ type Stage struct {
 	FanIn  *FanInConfig     `yaml:"fan_in" doc:"fan_in: the inputs and how to merge them"`
 	Lookup *LookupConfig    `yaml:"lookup" doc:"lookup: how to enrich records"`
 	// Replicas runs the stage as this many parallel workers.
-	Replicas    int                `yaml:"replicas" doc:"parallel workers for this stage (default 1)"`
-	LoadBalance *LoadBalanceConfig `yaml:"load_balance" doc:"how records are spread over replicas"`
+	Replicas    int                `yaml:"replicas" doc:"copies of the stage, each with its own queue and worker; records are spread over them by load_balance and leave each copy by every matching edge; replicas do not keep input order (default 1)"`
+	LoadBalance *LoadBalanceConfig `yaml:"load_balance" doc:"how records are spread over replicas (default round_robin)"`
+	// Parallelism is how many batches a stateless stage processes at once.
+	Parallelism int `yaml:"parallelism" doc:"batches a stateless stage (filter, metadata, fan_out, lookup, transform) processes at once, on as many goroutines, with outputs dispatched in input order; default: the number of CPUs (transforms: the service's instances; lookups: at least 8 in flight)"`
 	// Unmatched overrides the pipeline's policy for this stage.
 	Unmatched UnmatchedPolicy `yaml:"unmatched" doc:"overrides settings.unmatched for this stage"`
 }
@@ -350,26 +348,16 @@ func (c *Condition) String() string {
 	return c.Expr
 }
 
-func (c *Condition) compile(env *conditions.Env, file string) error {
+// compile returns the compiled condition; c is not modified, so one
+// Pipeline can be compiled any number of times, concurrently.
+func (c *Condition) compile(env *conditions.Env, file string) (conditions.Condition, error) {
 	if c.cond != nil {
-		return nil
+		return c.cond, nil
 	}
-	var err error
 	if c.node != nil {
-		c.cond, err = conditions.ParseNode(env, c.file, c.node)
-	} else {
-		c.cond, err = env.Compile(c.Expr, conditions.Source{File: file})
+		return conditions.ParseNode(env, c.file, c.node)
 	}
-	return err
-}
-
-func (p *Pipeline) stage(id string) *Stage {
-	for i := range p.Stages {
-		if p.Stages[i].ID == id {
-			return &p.Stages[i]
-		}
-	}
-	return nil
+	return env.Compile(c.Expr, conditions.Source{File: file})
 }
 
 func (s *Stage) String() string { return fmt.Sprintf("%s stage %q", s.Type, s.ID) }

@@ -15,9 +15,9 @@ type Record = record.Record
 // and the stage's unmatched policy is "error".
 var ErrUnmatched = errors.New("no route matched")
 
-// RoutingEngine decides where a record goes next. It holds no state of its
-// own: all it needs is compiled into the pipeline once (Pipeline.Compile),
-// so one RoutingEngine serves any number of pipelines and goroutines.
+// RoutingEngine decides where a record goes next, on a compiled Plan. It
+// holds no state of its own and a Plan is immutable, so one RoutingEngine
+// serves any number of plans and goroutines, also while the plans run.
 type RoutingEngine struct{}
 
 // NewRoutingEngine returns a routing engine.
@@ -25,28 +25,26 @@ func NewRoutingEngine() *RoutingEngine { return &RoutingEngine{} }
 
 // Route returns the stages a record leaving current (a stage id, a source
 // name, or "source" for the first source) goes to next: every target whose
-// edge condition holds, or exactly one of them for a load-balanced fan-out.
-// An empty result means no edge matched; what happens then is the stage's
-// UnmatchedPolicy (Route returns ErrUnmatched when it is "error"). A
-// condition that cannot be evaluated (a payload that is not JSON, a missing
-// field) is an error naming the stage and the condition. The pipeline is
-// compiled on first use. The returned slice is shared: do not modify it.
-func (e *RoutingEngine) Route(p *Pipeline, current string, r *Record) ([]*Stage, error) {
-	if err := p.Compile(); err != nil {
-		return nil, err
-	}
-	n, ok := p.plan.byID[current]
-	if !ok && current == AllSources && len(p.plan.sources) > 0 {
-		n, ok = p.plan.sources[0], true
+// edge condition holds, or exactly one of them for a load-balanced fan-out
+// (a stage's replicas are copies of one stage, never a choice between
+// edges). An empty result means no edge matched; what happens then is the
+// stage's UnmatchedPolicy (Route returns ErrUnmatched when it is "error").
+// A condition that cannot be evaluated (a payload that is not JSON, a
+// missing field) is an error naming the stage and the condition. The
+// returned slice is shared: do not modify it.
+func (e *RoutingEngine) Route(p *Plan, current string, r *Record) ([]*Stage, error) {
+	n, ok := p.byID[current]
+	if !ok && current == AllSources && len(p.sources) > 0 {
+		n, ok = p.sources[0], true
 	}
 	if !ok {
 		return nil, fmt.Errorf("route: unknown stage %q", current)
 	}
-	if n.allRoutes != nil && n.lb == nil {
+	if n.allRoutes != nil {
 		return n.allRoutes, nil
 	}
 	var buf [8]int
-	idx, err := n.route(r, buf[:0], conditions.NoWatermark)
+	idx, err := n.route(r, buf[:0], conditions.NoWatermark, n.fanLB)
 	if err != nil {
 		return nil, err
 	}
@@ -68,19 +66,17 @@ func (e *RoutingEngine) Route(p *Pipeline, current string, r *Record) ([]*Stage,
 
 // UnmatchedPolicy returns the policy that applies to records no edge out of
 // stage id accepts.
-func (p *Pipeline) UnmatchedPolicy(id string) UnmatchedPolicy {
-	if s := p.stage(id); s != nil && s.Unmatched != "" {
-		return s.Unmatched
+func (p *Plan) UnmatchedPolicy(id string) UnmatchedPolicy {
+	if n, ok := p.byID[id]; ok {
+		return n.unmatched
 	}
-	if p.Settings.Unmatched == "" {
-		return UnmatchedDeadLetter
-	}
-	return p.Settings.Unmatched
+	return p.settings.Unmatched
 }
 
-// route appends to dst the indexes of n.routes that r takes.
-// wm is the stage's watermark as CEL sees it.
-func (n *node) route(r *record.Record, dst []int, wm int64) ([]int, error) {
+// route appends to dst the indexes of n.routes that r takes. wm is the
+// stage's watermark as CEL sees it; lb, for a load-balanced fan-out, picks
+// one of the matching routes.
+func (n *node) route(r *record.Record, dst []int, wm int64, lb *balancer) ([]int, error) {
 	start := len(dst)
 	for i := range n.routes {
 		c := n.routes[i].cond
@@ -99,9 +95,42 @@ func (n *node) route(r *record.Record, dst []int, wm int64) ([]int, error) {
 			dst = append(dst, i)
 		}
 	}
-	if n.lb != nil && len(dst)-start > 1 {
-		pick := dst[start+n.lb.pick(r, len(dst)-start)]
+	if lb != nil && len(dst)-start > 1 {
+		pick := dst[start+lb.pick(r, len(dst)-start)]
 		dst = append(dst[:start], pick)
 	}
 	return dst, nil
+}
+
+// routeMask is route for nodes with at most 64 routes, as a bit set.
+func (n *node) routeMask(r *record.Record, wm int64, lb *balancer) (uint64, error) {
+	var m uint64
+	k := 0
+	for i := range n.routes {
+		rt := &n.routes[i]
+		if rt.late {
+			continue
+		}
+		if rt.cond != nil {
+			ok, err := rt.cond.EvalWatermark(r, wm)
+			if err != nil {
+				return 0, fmt.Errorf("stage %q -> %q: %w", n.id, rt.to.id, err) // err names the condition
+			}
+			if !ok {
+				continue
+			}
+		}
+		m |= 1 << i
+		k++
+	}
+	if lb != nil && k > 1 {
+		pick := lb.pick(r, k)
+		for mm := m; mm != 0; mm &= mm - 1 {
+			if pick == 0 {
+				return mm & -mm, nil
+			}
+			pick--
+		}
+	}
+	return m, nil
 }

@@ -9,7 +9,17 @@ import (
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
 )
 
-func seedPipeline(t testing.TB) *Pipeline {
+// mustCompile compiles p or fails the test.
+func mustCompile(t testing.TB, p *Pipeline) *Plan {
+	t.Helper()
+	pl, err := p.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pl
+}
+
+func seedPipeline(t testing.TB) *Plan {
 	t.Helper()
 	p := &Pipeline{
 		ID:      "user-analytics",
@@ -33,10 +43,11 @@ func seedPipeline(t testing.TB) *Pipeline {
 		},
 		Edges: []Edge{{From: "source", To: "filter"}, {From: "filter", To: "fan"}},
 	}
-	if err := p.Compile(); err != nil {
+	pl, err := p.Compile()
+	if err != nil {
 		t.Fatal(err)
 	}
-	return p
+	return pl
 }
 
 func ids(ss []*Stage) string {
@@ -91,16 +102,17 @@ func TestRoutingEngine_Route_UnmatchedError(t *testing.T) {
 		Stages:   []Stage{{ID: "s", Type: StageSink, ServiceName: "out"}},
 		Edges:    []Edge{{From: "in", To: "s", Condition: When(`record.key == "a"`)}},
 	}
+	pl := mustCompile(t, p)
 	e := NewRoutingEngine()
-	got, err := e.Route(p, "in", record.New("a", nil))
+	got, err := e.Route(pl, "in", record.New("a", nil))
 	if err != nil || ids(got) != "s" {
 		t.Fatalf("got %v %v", ids(got), err)
 	}
-	_, err = e.Route(p, "in", record.New("b", nil))
+	_, err = e.Route(pl, "in", record.New("b", nil))
 	if !errors.Is(err, ErrUnmatched) {
 		t.Fatalf("want ErrUnmatched, got %v", err)
 	}
-	if p.UnmatchedPolicy("s") != UnmatchedError {
+	if pl.UnmatchedPolicy("s") != UnmatchedError {
 		t.Fatal("policy lookup")
 	}
 }
@@ -113,7 +125,7 @@ func TestRoutingEngine_Route_ConditionError(t *testing.T) {
 		Stages:   []Stage{{ID: "s", Type: StageSink, ServiceName: "out"}},
 		Edges:    []Edge{{From: "in", To: "s", Condition: When(`record.payload.n > 1`)}},
 	}
-	_, err := NewRoutingEngine().Route(p, "in", record.New("", []byte(`not json`)))
+	_, err := NewRoutingEngine().Route(mustCompile(t, p), "in", record.New("", []byte(`not json`)))
 	if err == nil || !strings.Contains(err.Error(), `stage "in" -> "s"`) {
 		t.Fatalf("want a condition error naming the edge, got %v", err)
 	}
@@ -132,15 +144,16 @@ func TestRoutingEngine_Route_LoadBalancedFanOut(t *testing.T) {
 		},
 		Edges: []Edge{{From: "in", To: "fan"}},
 	}
+	pl := mustCompile(t, p)
 	e := NewRoutingEngine()
 	seen := map[string]int{}
 	for i := 0; i < 300; i++ {
 		key := string(rune('a' + i%26))
-		got, err := e.Route(p, "fan", record.New(key, nil))
+		got, err := e.Route(pl, "fan", record.New(key, nil))
 		if err != nil || len(got) != 1 {
 			t.Fatalf("want exactly one target, got %v %v", ids(got), err)
 		}
-		again, _ := e.Route(p, "fan", record.New(key, nil))
+		again, _ := e.Route(pl, "fan", record.New(key, nil))
 		if again[0] != got[0] {
 			t.Fatalf("hash routing not stable for key %q", key)
 		}
@@ -159,13 +172,14 @@ func BenchmarkRoute_MetadataEquals(b *testing.B) {
 		Stages:   []Stage{{ID: "s", Type: StageSink, ServiceName: "out"}},
 		Edges:    []Edge{{From: "in", To: "s", Condition: When(`record.metadata["type"] == "user_event"`)}},
 	}
+	pl := mustCompile(b, p)
 	e := NewRoutingEngine()
 	r := record.New("k", []byte(`{}`))
 	r.Metadata.Set("type", "user_event")
 	r.Metadata.Set("user_id", "42")
 	b.ReportAllocs()
 	for b.Loop() {
-		got, err := e.Route(p, "in", r)
+		got, err := e.Route(pl, "in", r)
 		if err != nil || len(got) != 1 {
 			b.Fatal(got, err)
 		}
@@ -192,9 +206,7 @@ func benchRoutePayload(b *testing.B, validated bool) {
 		Stages:   []Stage{{ID: "s", Type: StageSink, ServiceName: "out"}},
 		Edges:    []Edge{{From: "in", To: "s", Condition: When(`record.payload.geo.country == "NZ"`)}},
 	}
-	if err := p.Compile(); err != nil {
-		b.Fatal(err)
-	}
+	pl := mustCompile(b, p)
 	e := NewRoutingEngine()
 	recs := make([]record.Record, 1024)
 	b.ReportAllocs()
@@ -207,7 +219,7 @@ func benchRoutePayload(b *testing.B, validated bool) {
 			r.MarkValidJSON()
 		}
 		i++
-		got, err := e.Route(p, "in", r)
+		got, err := e.Route(pl, "in", r)
 		if err != nil || len(got) != 1 {
 			b.Fatal(got, err)
 		}

@@ -7,7 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"slices"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,7 +15,6 @@ import (
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
 	"github.com/conveyor-etl/conveyor-wasm/plugins"
-	"github.com/conveyor-etl/conveyor-wasm/watermark"
 )
 
 // RunOptions configure a Runner.
@@ -34,30 +33,50 @@ type RunOptions struct {
 	DrainTimeout time.Duration
 	// PluginCacheDir is where compiled Wasm modules are cached.
 	PluginCacheDir string
+
+	// Sources replaces the connectors of the named sources: a test harness
+	// feeding records per source, or a program embedding the engine. The
+	// source's event time and watermark settings still apply.
+	Sources map[string]connectors.Source
+	// Sinks replaces the named sink services (including the dead-letter
+	// service): a harness capturing records per sink.
+	Sinks map[string]connectors.Sink
+	// Observer is told per batch what each stage, edge and sink does
+	// (metrics). Default: none.
+	Observer Observer
 }
 
-// Runner executes a compiled pipeline: records flow from the sources through
-// the stages to the sinks in batches, over bounded queues (a full queue
-// blocks the stages feeding it), with each stage's replicas running
-// concurrently.
+// Runner executes a Plan: records flow from the sources through the stages
+// to the sinks in batches, over bounded queues (a full queue blocks the
+// stages feeding it). Every run has its own state (balancers, counters,
+// plugin instances, open sinks); the plan is shared and never modified, so
+// several runs of one plan may go on at once, and a run can be drained
+// (Drain) and followed by a run of a new plan.
 type Runner struct {
-	p     *Pipeline
-	pl    *plan
+	pl    *Plan
 	opts  RunOptions
+	obs   Observer
 	log   *slog.Logger
 	start atomic.Int64 // Unix ns; 0 before Run
 
 	stages  []*stageRT // by node idx; nil for sources
 	sources []*sourceRT
 	sinks   map[string]*sinkRT
+	lookups map[string]connectors.LookupService
 	plugins map[string]*plugins.Plugin
 	dl      *deadLetter
+	// edges[i][k] counts the records sent down route k of node i.
+	edges [][]atomic.Int64
 
 	counts  outcomeCounts
 	clock   *eventClock
 	fatal   atomic.Pointer[error]
 	cancel  context.CancelCauseFunc
 	closers []func(context.Context) error
+
+	drainOnce sync.Once
+	drain     chan struct{} // closed by Drain
+	stopped   atomic.Bool   // the sources were stopped before their end
 }
 
 // outcomeCounts counts source records by final outcome.
@@ -91,12 +110,17 @@ type batch struct {
 type stageRT struct {
 	n *node
 	r *Runner
-	// inputs are the stage's queues: one per replica, or for a fan_in
-	// one per input node (in n.inputs order).
+	// inputs are the stage's queues: one per replica, or for a merge one
+	// per input node (in n.inputs order).
 	inputs []chan batch
 	groups []*chanGroup
 	// workers is the number of goroutines that emit the stage's output.
 	workers int
+	// parallel is how many batches each queue's executor runs at once.
+	parallel int
+	// lb spreads records over the replicas' queues (nil: one queue); fanLB
+	// picks one target of a load-balanced fan-out. Both are this run's.
+	lb, fanLB *balancer
 	// Producers are the upstream workers feeding the stage; each has an
 	// index, and per queue its latest watermark and when it last sent (per
 	// queue, so that a replica never sees a watermark ahead of the records
@@ -105,8 +129,9 @@ type stageRT struct {
 	inWM      [][]atomic.Int64
 	seen      [][]atomic.Int64
 	proc      processor
-	fanIn     *fanInRT
+	fanIn     *fanInRT // set by the fan-in processor when it runs
 	in, out   atomic.Int64
+	busy      atomic.Int32 // batches being processed now
 }
 
 // chanGroup is a set of queues closed together once their producers have
@@ -116,20 +141,14 @@ type chanGroup struct {
 	pending atomic.Int32
 }
 
-type sourceRT struct {
-	n     *node
-	r     *Runner
-	src   connectors.Source
-	out   atomic.Int64
-	gen   *watermark.Generator
-	wmID  watermark.SourceID
-	outWM atomic.Int64
-}
-
 // slotsFor returns the queues a worker of node from may send to.
 func (st *stageRT) slotsFor(from *node) []int {
-	if st.fanIn != nil {
-		return []int{slices.Index(st.n.inputs, from)}
+	if st.n.sk.traits.inputsSeparate {
+		for k, in := range st.n.inputs {
+			if in == from {
+				return []int{k}
+			}
+		}
 	}
 	out := make([]int, len(st.inputs))
 	for i := range out {
@@ -139,8 +158,12 @@ func (st *stageRT) slotsFor(from *node) []int {
 }
 
 func (st *stageRT) groupFor(from *node) *chanGroup {
-	if st.fanIn != nil {
-		return st.groups[slices.Index(st.n.inputs, from)]
+	if st.n.sk.traits.inputsSeparate {
+		for k, in := range st.n.inputs {
+			if in == from {
+				return st.groups[k]
+			}
+		}
 	}
 	return st.groups[0]
 }
@@ -152,7 +175,7 @@ func (st *stageRT) inputWM(ch int) int64 {
 	if len(st.prodIndex) == 0 {
 		return wmMax
 	}
-	return minWatermark(st.inWM[ch], st.seen[ch], st.r.p.Settings.IdleTimeout, time.Now().UnixNano())
+	return minWatermark(st.inWM[ch], st.seen[ch], st.r.pl.settings.IdleTimeout, time.Now().UnixNano())
 }
 
 // received records the watermark of a batch taken from queue ch.
@@ -170,28 +193,10 @@ func (st *stageRT) received(b batch, ch int) {
 	}
 }
 
-type sinkRT struct {
-	mu   sync.Mutex
-	name string
-	sink connectors.Sink
-}
-
-// processor is a stage's behaviour: it turns an input batch into outputs
-// (appended to out) and ends the paths of records it consumes.
-type processor interface {
-	process(ctx context.Context, w *worker, in []*record.Record, out []*record.Record) []*record.Record
-}
-
-// idler is a processor that wants to know when its queue has run dry.
-type idler interface{ idle(w *worker) }
-
-// NewRunner prepares p (compiling it if needed) for running: it opens
-// sources and sinks and loads plugins, so that every configuration problem
-// surfaces before the first record moves.
-func NewRunner(p *Pipeline, opts RunOptions) (*Runner, error) {
-	if err := p.Compile(); err != nil {
-		return nil, err
-	}
+// NewRunner prepares a run of pl: it opens sources and sinks and loads
+// plugins, so that every configuration problem surfaces before the first
+// record moves.
+func NewRunner(pl *Plan, opts RunOptions) (*Runner, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -207,16 +212,23 @@ func NewRunner(p *Pipeline, opts RunOptions) (*Runner, error) {
 	if opts.DrainTimeout == 0 {
 		opts.DrainTimeout = 30 * time.Second
 	}
-	r := &Runner{p: p, pl: p.plan, opts: opts, log: opts.Logger, sinks: map[string]*sinkRT{}, clock: newEventClock(p.Settings)}
+	r := &Runner{pl: pl, opts: opts, obs: opts.Observer, log: opts.Logger, sinks: map[string]*sinkRT{},
+		clock: newEventClock(pl.settings), drain: make(chan struct{})}
+	if r.obs == nil {
+		r.obs = NopObserver{}
+	}
 	if err := r.build(); err != nil {
-		r.closeAll(context.Background())
+		_ = r.closeAll(context.Background())
 		return nil, err
 	}
 	return r, nil
 }
 
+// Plan returns the plan the runner runs.
+func (r *Runner) Plan() *Plan { return r.pl }
+
 func (r *Runner) env(name string) connectors.Env {
-	return connectors.Env{BaseDir: r.p.baseDir(), BatchSize: r.p.Settings.BatchSize, Name: name,
+	return connectors.Env{BaseDir: r.pl.p.baseDir(), BatchSize: r.pl.settings.BatchSize, Name: name,
 		Logger: r.log.With("connector", name), Stdin: r.opts.Stdin, Stdout: r.opts.Stdout}
 }
 
@@ -224,12 +236,15 @@ func (r *Runner) sink(name string) (*sinkRT, error) {
 	if s, ok := r.sinks[name]; ok {
 		return s, nil
 	}
-	sv := r.pl.services[name]
-	k, err := connectors.BuildSink(sv.spec, sv.cfg, r.env(name))
-	if err != nil {
-		return nil, err
+	k, ok := r.opts.Sinks[name]
+	if !ok {
+		sv := r.pl.services[name]
+		var err error
+		if k, err = connectors.BuildSink(sv.spec, sv.cfg, r.env(name)); err != nil {
+			return nil, err
+		}
 	}
-	s := &sinkRT{name: name, sink: k}
+	s := &sinkRT{name: name, sink: k, obs: r.obs}
 	r.sinks[name] = s
 	r.closers = append(r.closers, func(context.Context) error {
 		if err := k.Close(); err != nil {
@@ -240,30 +255,25 @@ func (r *Runner) sink(name string) (*sinkRT, error) {
 	return s, nil
 }
 
+// build makes the run's state: sources, one stageRT per stage with its
+// queues, balancers and processor, and the dead-letter sink.
 func (r *Runner) build() error {
-	depth := r.p.Settings.QueueDepth
+	depth := r.pl.settings.QueueDepth
 	r.stages = make([]*stageRT, len(r.pl.nodes))
+	r.edges = make([][]atomic.Int64, len(r.pl.nodes))
+	for _, n := range r.pl.nodes {
+		r.edges[n.idx] = make([]atomic.Int64, len(n.routes))
+	}
 	for _, n := range r.pl.nodes {
 		if n.kind == nodeSource {
-			src, err := connectors.BuildSource(n.sourceSpec, n.sourceCfg, r.env(n.id))
-			if err != nil {
-				return fmt.Errorf("%s: %w", n.at, err)
+			if err := r.buildSource(n); err != nil {
+				return err
 			}
-			r.closers = append(r.closers, func(context.Context) error { return src.Close() })
-			sr := &sourceRT{n: n, r: r, src: src}
-			sr.outWM.Store(wmMax)
-			if n.wmGen != nil {
-				sr.gen = watermark.NewGenerator(*n.wmGen)
-				sr.wmID = r.clock.tr.Source(n.id)
-				sr.outWM.Store(wmMin)
-			}
-			r.sources = append(r.sources, sr)
 			continue
 		}
 		st := &stageRT{n: n, r: r}
 		reps := max(n.stage.Replicas, 1)
-		if n.stage.Type == StageFanIn {
-			st.fanIn = newFanIn(r, st)
+		if n.sk.traits.inputsSeparate {
 			for range n.inputs {
 				st.inputs = append(st.inputs, make(chan batch, depth))
 			}
@@ -274,66 +284,32 @@ func (r *Runner) build() error {
 			}
 			st.workers = reps
 		}
-		if n.lb == nil && reps > 1 {
-			n.lb, _ = newBalancer(RoundRobin, "")
+		if reps > 1 {
+			lbc := n.stage.LoadBalance
+			if lbc == nil {
+				lbc = &LoadBalanceConfig{Strategy: RoundRobin}
+			}
+			st.lb, _ = newBalancer(lbc.Strategy, lbc.HashKey) // checked by Compile
+			st.lb.setChoices(reps)
 		}
-		if n.lb != nil && n.stage.Type != StageFanOut {
-			n.lb.setChoices(reps)
+		if n.fanOut != nil {
+			st.fanLB, _ = newBalancer(n.fanOut.Strategy, n.fanOut.HashKey)
 		}
-		proc, err := r.newProcessor(n)
+		proc, err := n.sk.build(r, n)
 		if err != nil {
 			return fmt.Errorf("%s: stage %q: %w", n.at, n.id, err)
 		}
 		st.proc = proc
+		st.parallel = r.parallelism(n, proc)
 		r.stages[n.idx] = st
 	}
 	for _, st := range r.stages {
-		if st == nil {
-			continue
-		}
-		st.prodIndex = map[[2]int]int{}
-		all := &chanGroup{}
-		for i := range st.inputs {
-			all.chans = append(all.chans, i)
-		}
-		for k, in := range st.n.inputs {
-			workers := 1
-			if in.kind == nodeStage {
-				workers = r.stages[in.idx].workers
-			}
-			for rep := range workers {
-				st.prodIndex[[2]int{in.idx, rep}] = len(st.prodIndex)
-			}
-			if st.fanIn != nil {
-				g := &chanGroup{chans: []int{k}}
-				g.pending.Store(int32(workers))
-				st.groups = append(st.groups, g)
-			} else {
-				all.pending.Add(int32(workers))
-			}
-		}
-		if st.fanIn == nil {
-			st.groups = []*chanGroup{all}
-		}
-		now := time.Now().UnixNano()
-		for range st.inputs {
-			wms := make([]atomic.Int64, len(st.prodIndex))
-			seen := make([]atomic.Int64, len(st.prodIndex))
-			for i := range wms {
-				wms[i].Store(wmMin)
-				seen[i].Store(now)
-			}
-			st.inWM = append(st.inWM, wms)
-			st.seen = append(st.seen, seen)
-		}
-		if st.fanIn != nil {
-			if err := st.fanIn.init(); err != nil {
-				return fmt.Errorf("%s: stage %q: %w", st.n.at, st.n.id, err)
-			}
+		if st != nil {
+			r.wireInputs(st)
 		}
 	}
 	var dlSink connectors.Sink
-	if name := r.p.Settings.DeadLetter; name != "" {
+	if name := r.pl.settings.DeadLetter; name != "" {
 		s, err := r.sink(name)
 		if err != nil {
 			return err
@@ -347,31 +323,76 @@ func (r *Runner) build() error {
 	return nil
 }
 
+// parallelHint is a processor that knows how many batches it can run at
+// once (a transform: its plugin's instances).
+type parallelHint interface{ parallelism() int }
+
+// parallelism is how many batches a stage's executor runs at once: 1 for
+// stages that keep state between batches; for stateless ones the stage's
+// parallelism, else the processor's hint, else GOMAXPROCS (at least 8 for
+// stages that wait on I/O).
+func (r *Runner) parallelism(n *node, proc processor) int {
+	t := n.sk.traits
+	if !t.stateless {
+		return 1
+	}
+	if p := n.stage.Parallelism; p > 0 {
+		return p
+	}
+	if h, ok := proc.(parallelHint); ok && h.parallelism() > 0 {
+		return h.parallelism()
+	}
+	p := runtime.GOMAXPROCS(0)
+	if t.blocking {
+		p = max(p, 8)
+	}
+	return p
+}
+
+// wireInputs gives every upstream worker of st a producer index, and
+// groups st's queues by the producers that close them.
+func (r *Runner) wireInputs(st *stageRT) {
+	st.prodIndex = map[[2]int]int{}
+	all := &chanGroup{}
+	for i := range st.inputs {
+		all.chans = append(all.chans, i)
+	}
+	sep := st.n.sk.traits.inputsSeparate
+	for k, in := range st.n.inputs {
+		workers := 1
+		if in.kind == nodeStage {
+			workers = r.stages[in.idx].workers
+		}
+		for rep := range workers {
+			st.prodIndex[[2]int{in.idx, rep}] = len(st.prodIndex)
+		}
+		if sep {
+			g := &chanGroup{chans: []int{k}}
+			g.pending.Store(int32(workers))
+			st.groups = append(st.groups, g)
+		} else {
+			all.pending.Add(int32(workers))
+		}
+	}
+	if !sep {
+		st.groups = []*chanGroup{all}
+	}
+	now := time.Now().UnixNano()
+	for range st.inputs {
+		wms := make([]atomic.Int64, len(st.prodIndex))
+		seen := make([]atomic.Int64, len(st.prodIndex))
+		for i := range wms {
+			wms[i].Store(wmMin)
+			seen[i].Store(now)
+		}
+		st.inWM = append(st.inWM, wms)
+		st.seen = append(st.seen, seen)
+	}
+}
+
 type nopWriteCloser struct{ io.Writer }
 
 func (nopWriteCloser) Close() error { return nil }
-
-func (r *Runner) newProcessor(n *node) (processor, error) {
-	switch n.stage.Type {
-	case StageFilter:
-		return filterProc{cond: n.stage.Condition.cond}, nil
-	case StageMetadata:
-		return metadataProc{set: n.metaSet, remove: n.stage.Remove}, nil
-	case StageFanOut, StageFanIn:
-		return passProc{}, nil // a fan_in's merge runs in fanInRT
-	case StageSink:
-		s, err := r.sink(n.stage.ServiceName)
-		if err != nil {
-			return nil, err
-		}
-		return &sinkProc{s: s}, nil
-	case StageTransform:
-		return r.newTransform(n)
-	case StageLookup:
-		return r.newLookup(n)
-	}
-	return nil, fmt.Errorf("stage type %q cannot run", n.stage.Type)
-}
 
 // fail stops the run with err (the first error wins).
 func (r *Runner) fail(err error) {
@@ -383,10 +404,17 @@ func (r *Runner) fail(err error) {
 	}
 }
 
+// Drain asks a running Run to stop as if its context were cancelled:
+// sources stop reading, records in flight drain through the stages
+// (bounded by DrainTimeout) and sinks are flushed and closed; Run then
+// returns. Another run, of this plan or a new one, can start once it has.
+// Drain may be called from any goroutine, any number of times.
+func (r *Runner) Drain() { r.drainOnce.Do(func() { close(r.drain) }) }
+
 // Run runs the pipeline until every source is exhausted and every record
-// has drained, or until ctx is cancelled: then sources stop reading, records
-// in flight drain through the stages (bounded by DrainTimeout) and sinks are
-// flushed and closed. A Runner runs once.
+// has drained, or until ctx is cancelled or Drain is called: then sources
+// stop reading, records in flight drain through the stages (bounded by
+// DrainTimeout) and sinks are flushed and closed. A Runner runs once.
 func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	r.start.Store(time.Now().UnixNano())
 	hard, cancel := context.WithCancelCause(context.Background())
@@ -394,20 +422,32 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	defer cancel(nil)
 	srcCtx, srcCancel := context.WithCancel(hard)
 	defer srcCancel()
-	stop := context.AfterFunc(ctx, func() {
-		r.log.Info("stopping: draining in-flight records")
-		srcCancel()
-		t := time.AfterFunc(r.opts.DrainTimeout, func() {
-			cancel(fmt.Errorf("drain timeout (%s) exceeded", r.opts.DrainTimeout))
+	var stopOnce sync.Once
+	stopSources := func() {
+		stopOnce.Do(func() {
+			r.stopped.Store(true)
+			r.log.Info("stopping: draining in-flight records")
+			srcCancel()
+			t := time.AfterFunc(r.opts.DrainTimeout, func() {
+				cancel(fmt.Errorf("drain timeout (%s) exceeded", r.opts.DrainTimeout))
+			})
+			context.AfterFunc(hard, func() { t.Stop() })
 		})
-		context.AfterFunc(hard, func() { t.Stop() })
-	})
+	}
+	stop := context.AfterFunc(ctx, stopSources)
 	defer stop()
+	go func() {
+		select {
+		case <-r.drain:
+			stopSources()
+		case <-hard.Done():
+		}
+	}()
 
 	dlDone := make(chan struct{})
 	go func() { r.dl.run(hard); close(dlDone) }()
 
-	if iv := r.p.Settings.IdleTimeout; iv > 0 {
+	if iv := r.pl.settings.IdleTimeout; iv > 0 {
 		t := time.NewTicker(max(iv/4, time.Millisecond))
 		defer t.Stop()
 		tickDone := make(chan struct{})
@@ -428,32 +468,24 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		if st == nil {
 			continue
 		}
-		if st.fanIn != nil {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+		if ir, ok := st.proc.(inputRunner); ok {
+			wg.Go(func() {
 				w := newWorker(st.r, st.n, 0)
-				st.fanIn.run(hard, w)
+				ir.runInputs(hard, st, w)
 				w.finish()
-			}()
+			})
 			continue
 		}
 		for rep := range st.inputs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				w := newWorker(st.r, st.n, rep)
 				st.run(hard, w, rep)
 				w.finish()
-			}()
+			})
 		}
 	}
 	for _, s := range r.sources {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.run(srcCtx, hard)
-		}()
+		wg.Go(func() { s.run(srcCtx, hard) })
 	}
 	wg.Wait()
 	r.dl.close()
@@ -476,150 +508,6 @@ func (r *Runner) closeAll(ctx context.Context) error {
 	}
 	r.closers = nil
 	return errors.Join(errs...)
-}
-
-// run reads the source until it ends, then tells downstream stages.
-func (s *sourceRT) run(ctx, hard context.Context) {
-	w := newWorker(s.r, s.n, 0)
-	em := &emitter{s: s, w: w, hard: hard}
-	err := s.src.Read(ctx, em)
-	if err != nil && !errors.Is(err, context.Canceled) {
-		s.r.fail(fmt.Errorf("source %q: %w", s.n.id, err))
-	}
-	if s.gen != nil {
-		s.r.clock.finish(s.wmID)
-	}
-	s.outWM.Store(wmMax)
-	w.finish()
-}
-
-// emitter is the connectors.Emitter a source writes to.
-type emitter struct {
-	s    *sourceRT
-	w    *worker
-	hard context.Context
-}
-
-func (e *emitter) Emit(ctx context.Context, recs []*record.Record) error {
-	if err := ctx.Err(); err != nil {
-		// The run is stopping: these records were read but will not be
-		// processed; they are counted as in and dropped so the books balance.
-		e.s.r.counts.in.Add(int64(len(recs)))
-		e.s.r.counts.dropped.Add(int64(len(recs)))
-		return err
-	}
-	n := e.s.n
-	r := e.s.r
-	r.counts.in.Add(int64(len(recs)))
-	e.s.out.Add(int64(len(recs)))
-	kept := recs[:0]
-	for _, rec := range recs {
-		if rec.Ack == nil {
-			rec.Ack = new(record.Ack)
-		}
-		rec.Ack.Init(&r.counts, rec.Ack.Seq)
-		if rec.Source == "" {
-			rec.Source = n.id
-		}
-		missing := "no event time"
-		if x := n.eventTime; x != nil {
-			if err := x.extract(rec); err != nil {
-				if !errors.Is(err, errNoEventTime) {
-					e.w.deadLetter(rec, err.Error())
-					continue
-				}
-				rec.EventTime = record.NoEventTime
-				missing = err.Error()
-				if e.s.gen == nil { // else the generator applies the policy
-					switch x.missing {
-					case MissingDrop:
-						end(rec, record.Dropped)
-						continue
-					case MissingUseProcessingTime:
-						rec.EventTime = time.Now().UnixNano()
-					default:
-						e.w.deadLetter(rec, missing)
-						continue
-					}
-				}
-			}
-		}
-		if g := e.s.gen; g != nil {
-			obs := g.Observe(rec.EventTime)
-			switch obs.Verdict {
-			case watermark.Drop:
-				end(rec, record.Dropped)
-				continue
-			case watermark.DeadLetter:
-				reason := missing
-				if rec.EventTime != record.NoEventTime {
-					reason = fmt.Sprintf("event time %s is too far in the future", watermark.Watermark(rec.EventTime))
-				}
-				e.w.deadLetter(rec, reason)
-				continue
-			}
-			rec.EventTime = obs.Time
-			if r.clock.isLate(rec.EventTime) {
-				reason := lateReason(n.id, rec.EventTime, r.clock.combined.Load(), r.clock.lateness)
-				if !e.w.handleLate(rec, n.latePolicy, reason) {
-					continue
-				}
-			}
-		}
-		kept = append(kept, rec)
-	}
-	if g := e.s.gen; g != nil {
-		wm := g.Current()
-		r.clock.update(e.s.wmID, wm)
-		e.s.outWM.Store(int64(wm))
-	}
-	e.w.dispatch(e.hard, kept)
-	e.w.flush(e.hard)
-	return e.hard.Err()
-}
-
-func (e *emitter) Reject(ctx context.Context, raw []byte, origin string, err error) error {
-	r := e.s.r
-	r.counts.in.Add(1)
-	rec := record.New("", raw)
-	rec.Source = e.s.n.id
-	rec.Origin = origin
-	var a record.Ack
-	a.Init(&r.counts, 0)
-	rec.Ack = &a
-	e.w.deadLetter(rec, err.Error())
-	return e.hard.Err()
-}
-
-func (st *stageRT) run(ctx context.Context, w *worker, rep int) {
-	if t, ok := st.proc.(*transformProc); ok && t.parallel > 1 {
-		st.runOrdered(ctx, w, rep, t)
-		return
-	}
-	in := st.inputs[rep]
-	var out []*record.Record
-	for b := range in {
-		st.received(b, rep)
-		w.wm = st.inputWM(rep)
-		if len(b.recs) == 0 {
-			continue // a watermark-only batch (a producer's end of input)
-		}
-		st.in.Add(int64(len(b.recs)))
-		out = st.proc.process(ctx, w, b.recs, out[:0])
-		if lb := st.n.lb; lb != nil && st.n.stage.Type != StageFanOut {
-			lb.add(rep, -int64(len(b.recs)))
-		}
-		st.out.Add(int64(len(out)))
-		w.dispatch(ctx, out)
-		w.flush(ctx)
-		if f, ok := st.proc.(idler); ok && len(in) == 0 {
-			f.idle(w)
-		}
-		if ctx.Err() != nil {
-			dropQueue(in)
-			return
-		}
-	}
 }
 
 // dropQueue empties a stage's queue after a hard stop without processing

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +32,14 @@ type Summary struct {
 	Sources   []SourceProgress
 	Elapsed   time.Duration
 	Stages    []StageStats
+	// Edges counts the records that crossed each edge (a record copied to
+	// two targets crosses two edges), in plan order.
+	Edges []EdgeStats
+	// Sinks counts, per sink service, the records it accepted.
+	Sinks []SinkStats
+	// Stopped reports that the run was stopped (context cancelled, Drain)
+	// before its sources were exhausted.
+	Stopped bool
 }
 
 // StageStats counts one stage's (or source's) traffic.
@@ -39,6 +48,26 @@ type StageStats struct {
 	Type string
 	In   int64
 	Out  int64
+	// QueueDepth is the number of batches waiting in the stage's queues,
+	// and Busy the number of batches being processed, when the summary was
+	// taken; Parallelism is how many batches each queue may run at once.
+	QueueDepth  int
+	Busy        int
+	Parallelism int
+}
+
+// EdgeStats counts the records that went from one node to another.
+type EdgeStats struct {
+	From, To string
+	Late     bool // the late-records side output
+	Records  int64
+}
+
+// SinkStats counts what one sink service wrote.
+type SinkStats struct {
+	Name    string
+	Written int64
+	Errors  int64
 }
 
 // Balanced reports whether every record read is accounted for.
@@ -88,9 +117,30 @@ func (r *Runner) Summary() Summary {
 		s.Stages = append(s.Stages, StageStats{ID: src.n.id, Type: "source", Out: src.out.Load()})
 	}
 	for _, st := range r.stages {
-		if st != nil {
-			s.Stages = append(s.Stages, StageStats{ID: st.n.id, Type: string(st.n.stage.Type), In: st.in.Load(), Out: st.out.Load()})
+		if st == nil {
+			continue
+		}
+		q := 0
+		for _, ch := range st.inputs {
+			q += len(ch)
+		}
+		s.Stages = append(s.Stages, StageStats{ID: st.n.id, Type: string(st.n.stage.Type), In: st.in.Load(), Out: st.out.Load(),
+			QueueDepth: q, Busy: int(st.busy.Load()), Parallelism: st.parallel})
+	}
+	for _, n := range r.pl.nodes {
+		for k, rt := range n.routes {
+			s.Edges = append(s.Edges, EdgeStats{From: n.id, To: rt.to.id, Late: rt.late, Records: r.edges[n.idx][k].Load()})
 		}
 	}
+	names := make([]string, 0, len(r.sinks))
+	for name := range r.sinks {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		sk := r.sinks[name]
+		s.Sinks = append(s.Sinks, SinkStats{Name: name, Written: sk.written.Load(), Errors: sk.errors.Load()})
+	}
+	s.Stopped = r.stopped.Load()
 	return s
 }

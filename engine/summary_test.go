@@ -89,7 +89,9 @@ edges: [{from: in, to: f}, {from: f, to: s}]
 				t.Fatalf("stages %+v", sum.Stages)
 			}
 			for i := range want {
-				if sum.Stages[i] != want[i] {
+				got := sum.Stages[i]
+				got.Parallelism, got.QueueDepth, got.Busy = 0, 0, 0
+				if got != want[i] {
 					t.Fatalf("stage %d: %+v, want %+v", i, sum.Stages[i], want[i])
 				}
 			}

@@ -4,13 +4,23 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"runtime"
+	"sync"
 	"unsafe"
 
 	"github.com/conveyor-etl/conveyor-wasm/abi"
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
 	"github.com/conveyor-etl/conveyor-wasm/plugins"
 )
+
+func init() {
+	registerStage(&stageKind{
+		typ:     StageTransform,
+		doc:     "maps each record to zero, one or many records with a Wasm plugin",
+		service: capTransform,
+		traits:  stageTraits{stateless: true},
+		build:   (*Runner).newTransform,
+	})
+}
 
 // plugin loads (once per service) the Wasm plugin a stage names.
 func (r *Runner) plugin(name string) (*plugins.Plugin, error) {
@@ -20,7 +30,7 @@ func (r *Runner) plugin(name string) (*plugins.Plugin, error) {
 	c := r.pl.services[name].wasm
 	path := c.Path
 	if !filepath.IsAbs(path) {
-		path = filepath.Join(r.p.baseDir(), path)
+		path = filepath.Join(r.pl.p.baseDir(), path)
 	}
 	timeout := c.BatchTimeout
 	if timeout == 0 {
@@ -58,11 +68,7 @@ func (r *Runner) newTransform(n *node) (processor, error) {
 	if err != nil {
 		return nil, err
 	}
-	par := r.pl.services[n.stage.ServiceName].wasm.Instances
-	if par <= 0 {
-		par = runtime.GOMAXPROCS(0)
-	}
-	return &transformProc{p: p, name: n.stage.ServiceName, stage: n.id, parallel: par}, nil
+	return &transformProc{p: p, name: n.stage.ServiceName, stage: n.id, parallel: r.pl.services[n.stage.ServiceName].wasm.Instances}, nil
 }
 
 // transformProc sends each batch through a Wasm plugin. A transform maps
@@ -72,10 +78,16 @@ type transformProc struct {
 	p     *plugins.Plugin
 	name  string // the service
 	stage string
-	// parallel is how many batches run at once on the plugin's instances;
-	// their outputs are still dispatched in input order.
+	// parallel is how many batches run at once on the plugin's instances
+	// (0: the executor's default); their outputs are still dispatched in
+	// input order.
 	parallel int
+	scratch  sync.Pool // *txScratch
 }
+
+// parallelism implements parallelHint: a transform runs as many batches at
+// once as its service has instances.
+func (t *transformProc) parallelism() int { return t.parallel }
 
 // txScratch is a worker's reusable conversion buffers.
 type txScratch struct {
@@ -92,22 +104,18 @@ func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)
 // a batch's arena, which nothing writes to after the copy.
 func stringOf(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-func (t *transformProc) process(ctx context.Context, w *worker, in, out []*record.Record) []*record.Record {
-	sc := w.tx
+func (t *transformProc) process(ctx context.Context, bc *batchCtx, in, out []*record.Record) []*record.Record {
+	sc, _ := t.scratch.Get().(*txScratch)
 	if sc == nil {
 		sc = &txScratch{}
-		w.tx = sc
 	}
-	out, dl := t.run(ctx, sc, in, out, nil)
-	for _, it := range dl {
-		w.deadLetter(it.rec, it.reason)
-	}
+	out, bc.dl = t.run(ctx, sc, in, out, bc.dl)
+	t.scratch.Put(sc)
 	return out
 }
 
-// run sends one batch through the plugin. It touches no worker state, so
-// several batches can run at once (runOrdered): records that fail are
-// appended to dl for the caller to dead-letter.
+// run sends one batch through the plugin. Records that fail are appended
+// to dl for the caller to dead-letter.
 func (t *transformProc) run(ctx context.Context, sc *txScratch, in, out []*record.Record, dl []dlItem) ([]*record.Record, []dlItem) {
 	sc.in, sc.kv = sc.in[:0], sc.kv[:0]
 	for _, r := range in {
@@ -203,76 +211,4 @@ func (t *transformProc) run(ctx context.Context, sc *txScratch, in, out []*recor
 		}
 	}
 	return out, dl
-}
-
-// runOrdered runs a transform stage's queue with up to t.parallel batches
-// in the plugin at once (each on its own instance) and dispatches their
-// outputs in input order, so a transform uses every core without
-// reordering records. Watermarks stay with their batches.
-func (st *stageRT) runOrdered(ctx context.Context, w *worker, rep int, t *transformProc) {
-	type job struct {
-		recs []*record.Record
-		wm   int64
-		out  []*record.Record
-		dl   []dlItem
-		done chan struct{}
-	}
-	in := st.inputs[rep]
-	scratch := make(chan *txScratch, t.parallel)
-	for range t.parallel {
-		scratch <- &txScratch{}
-	}
-	var queue []*job
-	// next dispatches the oldest job, waiting for it if need be.
-	next := func() {
-		j := queue[0]
-		queue = queue[1:]
-		<-j.done
-		w.wm = j.wm
-		for _, it := range j.dl {
-			w.deadLetter(it.rec, it.reason)
-		}
-		if lb := st.n.lb; lb != nil {
-			lb.add(rep, -int64(len(j.recs)))
-		}
-		st.out.Add(int64(len(j.out)))
-		w.dispatch(ctx, j.out)
-		w.flush(ctx)
-	}
-	ready := func() bool {
-		select {
-		case <-queue[0].done:
-			return true
-		default:
-			return false
-		}
-	}
-	for b := range in {
-		st.received(b, rep)
-		j := &job{recs: b.recs, wm: st.inputWM(rep), done: make(chan struct{})}
-		if len(b.recs) == 0 {
-			close(j.done) // a watermark-only batch keeps its place in line
-		} else {
-			st.in.Add(int64(len(b.recs)))
-			sc := <-scratch
-			go func() {
-				defer close(j.done)
-				j.out, j.dl = t.run(ctx, sc, j.recs, nil, nil)
-				scratch <- sc
-			}()
-		}
-		queue = append(queue, j)
-		for len(queue) > t.parallel || (len(queue) > 0 && ready()) {
-			next()
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	for len(queue) > 0 {
-		next()
-	}
-	if ctx.Err() != nil {
-		dropQueue(in)
-	}
 }

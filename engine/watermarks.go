@@ -21,32 +21,29 @@ const (
 // compileEventTime configures watermark generation for the sources that
 // take part in event time, and the late-record policies and side outputs
 // of sources and fan-in stages.
-func compileEventTime(p *Pipeline, pl *plan, errs *errList) {
-	s := &p.Settings
-	if s.LateRecords == "" {
-		s.LateRecords = LateDeadLetter
-	}
+func compileEventTime(c *compiler) {
+	pl := c.pl
+	s := &pl.settings
 	if s.AllowedLateness < 0 || s.IdleTimeout < 0 {
-		errs.at(p.pos(s.At), "allowed_lateness and idle_timeout must not be negative")
+		c.at(s.At, "allowed_lateness and idle_timeout must not be negative")
 	}
-	checkLate(pl, errs, p.pos(s.At), s.LateRecords, s.LateRoute)
+	checkLate(c, s.At, s.LateRecords, s.LateRoute)
 	for _, n := range pl.sources {
 		src := n.source
 		if src.Watermark == nil {
 			continue // event times without a watermark: extracted, not tracked
 		}
 		cfg := watermark.GeneratorConfig{}
-		if w := src.Watermark; w != nil {
-			if w.MaxOutOfOrderness < 0 || w.MaxFuture < 0 {
-				errs.at(p.pos(w.At), "source %q: watermark durations must not be negative", src.Name)
-			}
-			cfg.MaxOutOfOrderness, cfg.MaxFuture = w.MaxOutOfOrderness, w.MaxFuture
-			f, err := watermark.ParseFuturePolicy(w.Future)
-			if err != nil {
-				errs.at(p.pos(w.At), "source %q: %v", src.Name, err)
-			}
-			cfg.Future = f
+		w := src.Watermark
+		if w.MaxOutOfOrderness < 0 || w.MaxFuture < 0 {
+			c.at(w.At, "source %q: watermark durations must not be negative", src.Name)
 		}
+		cfg.MaxOutOfOrderness, cfg.MaxFuture = w.MaxOutOfOrderness, w.MaxFuture
+		f, err := watermark.ParseFuturePolicy(w.Future)
+		if err != nil {
+			c.at(w.At, "source %q: %v", src.Name, err)
+		}
+		cfg.Future = f
 		if n.eventTime != nil {
 			switch n.eventTime.missing {
 			case MissingDrop:
@@ -58,11 +55,11 @@ func compileEventTime(p *Pipeline, pl *plan, errs *errList) {
 		n.wmGen = &cfg
 		n.latePolicy = s.LateRecords
 		if s.LateRecords == LateRoute {
-			addLateRoute(pl, n, s.LateRoute, p.pos(s.At))
+			addLateRoute(pl, n, s.LateRoute)
 		}
 	}
 	for _, n := range pl.nodes {
-		if n.stage == nil || n.stage.FanIn == nil {
+		if n.stage == nil || n.stage.FanIn == nil || n.stage.Type != StageFanIn {
 			continue
 		}
 		fi := n.stage.FanIn
@@ -75,45 +72,40 @@ func compileEventTime(p *Pipeline, pl *plan, errs *errList) {
 			if fi.LateRoute != "" {
 				target = fi.LateRoute
 			}
-			checkLate(pl, errs, p.pos(fi.At), n.latePolicy, target)
+			checkLate(c, fi.At, n.latePolicy, target)
 		}
 		if n.latePolicy == LateRoute {
-			addLateRoute(pl, n, target, p.pos(fi.At))
-		}
-		if n.stage.Replicas > 1 {
-			errs.at(n.at, "stage %q: a fan_in stage cannot have replicas (the merge is one ordered stream)", n.id)
-		}
-		if fi.Buffer < 0 {
-			errs.at(p.pos(fi.At), "stage %q: buffer must be positive", n.id)
+			addLateRoute(pl, n, target)
 		}
 	}
 }
 
-func checkLate(pl *plan, errs *errList, at Position, policy LatePolicy, route string) {
+func checkLate(c *compiler, at Position, policy LatePolicy, route string) {
 	switch policy {
 	case LateDeadLetter, LateDrop, LateAllow:
 		// A late_route without the route policy is allowed: a fan-in may
 		// override the policy and use it.
 	case LateRoute:
 		if route == "" {
-			errs.at(at, "late_records: route needs late_route (the stage late records go to)")
+			c.at(at, "late_records: route needs late_route (the stage late records go to)")
 			return
 		}
-		if t, ok := pl.byID[route]; !ok || t.kind != nodeStage {
-			errs.at(at, "late_route: %q is not a stage%s", route, didYouMean(route, pl.byID))
+		if t, ok := c.pl.byID[route]; !ok || t.kind != nodeStage {
+			c.at(at, "late_route: %q is not a stage%s", route, didYouMean(route, c.pl.byID))
 		}
 	default:
-		errs.at(at, "late_records: unknown policy %q (want dead_letter, drop, allow or route)", policy)
+		c.at(at, "late_records: unknown policy %q (want dead_letter, drop, allow or route)%s", policy,
+			didYouMeanIn(string(policy), []string{"dead_letter", "drop", "allow", "route"}))
 	}
 }
 
-func addLateRoute(pl *plan, from *node, target string, at Position) {
+func addLateRoute(pl *Plan, from *node, target string) {
 	to, ok := pl.byID[target]
 	if !ok || to.kind != nodeStage {
 		return // reported by checkLate
 	}
 	from.lateRoute = len(from.routes)
-	from.routes = append(from.routes, route{to: to, at: at, late: true})
+	from.routes = append(from.routes, route{to: to, at: to.at, late: true})
 	for _, in := range to.inputs {
 		if in == from {
 			return

@@ -113,7 +113,7 @@ func TestCelWatermark_Cases(t *testing.T) {
 }
 
 func TestCheckLate_Cases(t *testing.T) {
-	pl := &plan{byID: map[string]*node{
+	pl := &Plan{byID: map[string]*node{
 		"late":  {id: "late", kind: nodeStage},
 		"in":    {id: "in", kind: nodeSource},
 		"write": {id: "write", kind: nodeStage},
@@ -137,9 +137,9 @@ func TestCheckLate_Cases(t *testing.T) {
 		{"empty policy", "", "", `p.yaml:2:3: late_records: unknown policy ""`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var errs errList
-			checkLate(pl, &errs, at, c.policy, c.route)
-			err := errors.Join(errs.errs...)
+			c2 := &compiler{p: &Pipeline{}, pl: pl}
+			checkLate(c2, at, c.policy, c.route)
+			err := errors.Join(c2.errs...)
 			switch {
 			case c.want == "" && err != nil:
 				t.Fatalf("unexpected error %v", err)
@@ -180,7 +180,7 @@ func TestWorker_HandleLate_Policies(t *testing.T) {
 		{"already late is counted once", LateAllow, true, true, 0, false, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := &Runner{p: &Pipeline{Settings: Settings{BatchSize: 100}}, clock: newEventClock(Settings{})}
+			r := &Runner{pl: &Plan{settings: Settings{BatchSize: 100}}, clock: newEventClock(Settings{})}
 			w := &worker{r: r, n: &node{id: "src"}}
 			var g countGroup
 			rec := record.New("k", []byte(`{}`))
@@ -312,7 +312,7 @@ edges: [{from: source, to: write}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, b, side := p.plan.byID["a"], p.plan.byID["b"], p.plan.byID["side"]
+	a, b, side := p.byID["a"], p.byID["b"], p.byID["side"]
 	if a.wmGen == nil || a.wmGen.MaxOutOfOrderness != time.Second || a.latePolicy != LateRoute || a.lateRoute != 1 || !a.routes[1].late || a.routes[1].to != side {
 		t.Fatalf("source a: gen %+v policy %q lateRoute %d routes %+v", a.wmGen, a.latePolicy, a.lateRoute, a.routes)
 	}

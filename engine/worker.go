@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math/bits"
+	"sync/atomic"
 
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
 )
@@ -19,44 +21,63 @@ type worker struct {
 	slots []slot
 	base  []int // first slot of each route
 	nslot []int // number of slots of each route
-	idx   []int
 	dl    []dlItem
-	tx    *txScratch // transform conversion buffers
 	// wm is the worker's current input watermark (stages) — set per batch.
 	wm int64
 	// src is the source this worker reads for (nil for stages).
 	src *sourceRT
+	// st is the stage this worker emits for (nil for sources).
+	st *stageRT
+	// fanLB is this run's balancer of a load-balanced fan-out.
+	fanLB *balancer
+	// edges counts records per route of n, for the summary and observer.
+	edges []atomic.Int64
 	// single is set when every record goes to the one queue of the one
 	// unconditional route: no per-record routing work at all.
 	single bool
+	// rc is the worker's routing scratch (sources, merges).
+	rc    batchCtx
+	masks []uint64
 }
 
 type slot struct {
-	st   *stageRT
-	ch   int // queue index at st
-	prod int // this worker's producer index at st
+	st    *stageRT
+	ch    int // queue index at st
+	prod  int // this worker's producer index at st
+	route int // index in n.routes
 }
 
 func newWorker(r *Runner, n *node, rep int) *worker {
-	w := &worker{r: r, n: n, rep: rep, wm: wmMin}
+	w := &worker{r: r, n: n, rep: rep, wm: wmMin, edges: r.edges[n.idx]}
+	w.rc = batchCtx{r: r, stage: n.id}
 	for _, s := range r.sources {
 		if s.n == n {
 			w.src = s // found once here, not on every flush
 		}
 	}
-	for _, rt := range n.routes {
+	if st := r.stages[n.idx]; st != nil {
+		w.st = st
+		w.fanLB = st.fanLB
+	}
+	for ri, rt := range n.routes {
 		st := r.stages[rt.to.idx]
 		w.base = append(w.base, len(w.slots))
 		chs := st.slotsFor(n)
 		w.nslot = append(w.nslot, len(chs))
 		prod := st.prodIndex[[2]int{n.idx, rep}]
 		for _, ch := range chs {
-			w.slots = append(w.slots, slot{st: st, ch: ch, prod: prod})
+			w.slots = append(w.slots, slot{st: st, ch: ch, prod: prod, route: ri})
 		}
 	}
 	w.pend = make([][]*record.Record, len(w.slots))
-	w.single = len(n.routes) == 1 && n.routes[0].cond == nil && !n.routes[0].late && len(w.slots) == 1
+	w.single = n.trivialRoute() && len(w.slots) == 1
 	return w
+}
+
+// trivialRoute reports whether every record leaving n takes its one,
+// unconditional route.
+func (n *node) trivialRoute() bool {
+	return len(n.routes) == 1 && n.routes[0].cond == nil && !n.routes[0].late && n.fanOut == nil
 }
 
 // outWM is the watermark the worker's node has reached: a source's
@@ -66,8 +87,8 @@ func (w *worker) outWM() int64 {
 	if w.src != nil {
 		return w.src.outWM.Load()
 	}
-	if st := w.r.stages[w.n.idx]; st != nil && st.fanIn != nil {
-		return st.fanIn.wm.Load()
+	if w.st != nil && w.st.fanIn != nil {
+		return w.st.fanIn.wm.Load()
 	}
 	return w.wm
 }
@@ -75,44 +96,123 @@ func (w *worker) outWM() int64 {
 func (w *worker) push(ri int, rc *record.Record) {
 	s := w.base[ri]
 	if n := w.nslot[ri]; n > 1 {
-		to := w.n.routes[ri].to
-		rep := to.lb.pick(rc, n)
-		to.lb.add(rep, 1)
+		lb := w.slots[s].st.lb
+		rep := lb.pick(rc, n)
+		lb.add(rep, 1)
 		s += rep
 	}
 	if w.pend[s] == nil {
-		w.pend[s] = make([]*record.Record, 0, w.r.p.Settings.BatchSize)
+		w.pend[s] = make([]*record.Record, 0, w.r.pl.settings.BatchSize)
 	}
 	w.pend[s] = append(w.pend[s], rc)
 }
 
-// dispatch routes recs to the pending batches of their targets.
-func (w *worker) dispatch(ctx context.Context, recs []*record.Record) {
+// maxMaskRoutes is the most routes out of one node whose choices fit a
+// route mask; a node with more is routed record by record at dispatch.
+const maxMaskRoutes = 64
+
+// routeBatch decides where each record goes, as one step that a parallel
+// executor runs off the dispatching goroutine: it returns the records that
+// take at least one route, with a mask of their routes each. Records no
+// route accepts follow the node's unmatched policy, and records whose
+// condition fails are dead-lettered, through bc.
+func routeBatch(n *node, lb *balancer, recs []*record.Record, bc *batchCtx, masks []uint64) ([]*record.Record, []uint64) {
+	wm := celWatermark(bc.wm)
+	kept := recs[:0]
+	for _, rec := range recs {
+		m, err := n.routeMask(rec, wm, lb)
+		if err != nil {
+			bc.deadLetterKind(rec, err.Error(), "condition")
+			continue
+		}
+		if m == 0 {
+			unmatched(n, bc, rec)
+			continue
+		}
+		kept = append(kept, rec)
+		masks = append(masks, m)
+	}
+	return kept, masks
+}
+
+// unmatched applies n's unmatched policy to a record no route accepts.
+func unmatched(n *node, bc *batchCtx, rec *record.Record) {
+	switch n.unmatched {
+	case UnmatchedDrop:
+		end(rec, record.Dropped)
+	case UnmatchedError:
+		bc.fail(fmt.Errorf("stage %q: %w for record %s", n.id, ErrUnmatched, describe(rec)))
+		bc.deadLetterKind(rec, fmt.Sprintf("no route matched at %q (unmatched: error)", n.id), "unmatched")
+	default:
+		bc.deadLetterKind(rec, fmt.Sprintf("no route matched at %q", n.id), "unmatched")
+	}
+}
+
+// dispatch sends recs to the pending batches of their targets. masks, when
+// not nil, holds each record's routes as computed by routeBatch; without
+// it the records are routed here.
+func (w *worker) dispatch(ctx context.Context, recs []*record.Record, masks []uint64) {
 	if len(recs) == 0 {
 		return
 	}
 	if w.single {
 		if w.pend[0] == nil {
-			w.pend[0] = make([]*record.Record, 0, max(len(recs), w.r.p.Settings.BatchSize))
+			w.pend[0] = make([]*record.Record, 0, max(len(recs), w.r.pl.settings.BatchSize))
 		}
 		w.pend[0] = append(w.pend[0], recs...)
 		return
 	}
 	n := w.n
-	wm := celWatermark(w.wm)
+	if n.trivialRoute() {
+		for _, rec := range recs {
+			w.push(0, rec)
+		}
+		return
+	}
+	if masks == nil {
+		if len(n.routes) > maxMaskRoutes {
+			w.dispatchWide(recs)
+			return
+		}
+		w.rc.wm, w.rc.dl = w.wm, w.rc.dl[:0]
+		recs, w.masks = routeBatch(n, w.fanLB, recs, &w.rc, w.masks[:0])
+		masks = w.masks
+		w.dl = append(w.dl, w.rc.dl...)
+	}
+	for i, rec := range recs {
+		m := masks[i]
+		rec.Ack.Fork(bits.OnesCount64(m) - 1)
+		first := true
+		for m != 0 {
+			ri := bits.TrailingZeros64(m)
+			m &= m - 1
+			rc := rec
+			if !first {
+				rc = rec.Clone()
+			}
+			first = false
+			w.push(ri, rc)
+		}
+	}
+}
+
+// dispatchWide routes records of a node with more routes than fit a mask.
+func (w *worker) dispatchWide(recs []*record.Record) {
+	w.rc.wm, w.rc.dl = w.wm, w.rc.dl[:0]
+	var idx []int
 	for _, rec := range recs {
 		var err error
-		w.idx, err = n.route(rec, w.idx[:0], wm)
+		idx, err = w.n.route(rec, idx[:0], celWatermark(w.wm), w.fanLB)
 		if err != nil {
-			w.deadLetter(rec, err.Error())
+			w.rc.deadLetterKind(rec, err.Error(), "condition")
 			continue
 		}
-		if len(w.idx) == 0 {
-			w.unmatched(rec)
+		if len(idx) == 0 {
+			unmatched(w.n, &w.rc, rec)
 			continue
 		}
-		rec.Ack.Fork(len(w.idx) - 1)
-		for k, ri := range w.idx {
+		rec.Ack.Fork(len(idx) - 1)
+		for k, ri := range idx {
 			rc := rec
 			if k > 0 {
 				rc = rec.Clone()
@@ -120,24 +220,13 @@ func (w *worker) dispatch(ctx context.Context, recs []*record.Record) {
 			w.push(ri, rc)
 		}
 	}
+	w.dl = append(w.dl, w.rc.dl...)
 }
 
 // toLate sends rec down the node's late route (side output).
 func (w *worker) toLate(rec *record.Record) {
 	rec.Metadata.Set("late", "true")
 	w.push(w.n.lateRoute, rec)
-}
-
-func (w *worker) unmatched(rec *record.Record) {
-	switch w.n.unmatched {
-	case UnmatchedDrop:
-		end(rec, record.Dropped)
-	case UnmatchedError:
-		w.r.fail(fmt.Errorf("stage %q: %w for record %s", w.n.id, ErrUnmatched, describe(rec)))
-		w.deadLetter(rec, fmt.Sprintf("no route matched at %q (unmatched: error)", w.n.id))
-	default:
-		w.deadLetter(rec, fmt.Sprintf("no route matched at %q", w.n.id))
-	}
 }
 
 // describe names a record for messages: its source and sequence number.
@@ -171,6 +260,8 @@ func (w *worker) flush(ctx context.Context) {
 		sl := w.slots[i]
 		select {
 		case sl.st.inputs[sl.ch] <- batch{recs: recs, from: w.n.idx, prod: sl.prod, wm: wm}:
+			w.edges[sl.route].Add(int64(len(recs)))
+			w.r.obs.EdgeRecords(w.n.id, sl.st.n.id, len(recs))
 		case <-ctx.Done():
 			for _, r := range recs {
 				end(r, record.Dropped)
@@ -178,17 +269,39 @@ func (w *worker) flush(ctx context.Context) {
 		}
 	}
 	if len(w.dl) > 0 {
-		w.r.dl.send(ctx, w.dl)
-		w.dl = nil
+		w.sendDeadLetters(ctx)
 	}
 }
 
-// deadLetter queues rec for the dead-letter sink with a reason.
+// sendDeadLetters hands the worker's dead letters to the dead-letter sink.
+func (w *worker) sendDeadLetters(ctx context.Context) {
+	items := w.dl
+	w.dl = nil
+	for i := 0; i < len(items); {
+		j := i + 1
+		for j < len(items) && items[j].kind == items[i].kind && items[j].stage == items[i].stage {
+			j++
+		}
+		w.r.obs.DeadLetters(items[i].stage, items[i].kind, j-i)
+		i = j
+	}
+	w.r.dl.send(ctx, items)
+}
+
+// deadLetter queues rec for the dead-letter sink with a reason; the kind
+// of reason is the kind of the worker's node.
 func (w *worker) deadLetter(rec *record.Record, reason string) {
-	w.dl = append(w.dl, dlItem{rec: rec, reason: reason, stage: w.n.id})
-	if len(w.dl) >= w.r.p.Settings.BatchSize {
-		w.r.dl.send(context.Background(), w.dl)
-		w.dl = nil
+	kind := "source"
+	if w.n.stage != nil {
+		kind = string(w.n.stage.Type)
+	}
+	w.deadLetterKind(rec, reason, kind)
+}
+
+func (w *worker) deadLetterKind(rec *record.Record, reason, kind string) {
+	w.dl = append(w.dl, dlItem{rec: rec, reason: reason, stage: w.n.id, kind: kind})
+	if len(w.dl) >= w.r.pl.settings.BatchSize {
+		w.sendDeadLetters(context.Background())
 	}
 }
 

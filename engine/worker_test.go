@@ -102,9 +102,9 @@ type repCounter struct {
 	n     []atomic.Int64
 }
 
-func (c *repCounter) process(ctx context.Context, w *worker, in, out []*record.Record) []*record.Record {
-	c.n[w.rep].Add(int64(len(in)))
-	return c.inner.process(ctx, w, in, out)
+func (c *repCounter) process(ctx context.Context, bc *batchCtx, in, out []*record.Record) []*record.Record {
+	c.n[bc.rep].Add(int64(len(in)))
+	return c.inner.process(ctx, bc, in, out)
 }
 
 // runReplicas runs a generate -> work (3 replicas, strategy) -> sink
@@ -133,7 +133,7 @@ edges: [{from: g, to: work}, {from: work, to: s}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := r.stages[p.plan.byID["work"].idx]
+	st := r.stages[p.byID["work"].idx]
 	rc := &repCounter{inner: st.proc, n: make([]atomic.Int64, 3)}
 	st.proc = rc
 	sum, err := r.Run(context.Background())
@@ -147,8 +147,8 @@ edges: [{from: g, to: work}, {from: work, to: s}]
 	for i := range rc.n {
 		per = append(per, rc.n[i].Load())
 	}
-	for i := range st.n.lb.load {
-		load = append(load, st.n.lb.load[i].Load())
+	for i := range st.lb.load {
+		load = append(load, st.lb.load[i].Load())
 	}
 	return per, load, sum
 }
@@ -227,14 +227,14 @@ edges: `+c.edges+"\n"))
 				t.Fatal(err)
 			}
 			defer r.closeAll(context.Background())
-			w := newWorker(r, p.plan.byID["g"], 0)
+			w := newWorker(r, p.byID["g"], 0)
 			if w.single != c.single || len(w.slots) != c.slots || len(w.pend) != c.slots {
 				t.Fatalf("single %v, %d slots, %d pending", w.single, len(w.slots), len(w.pend))
 			}
 			if got := w.outWM(); got != wmMax {
 				t.Fatalf("outWM of a source without event time = %d, want Max", got)
 			}
-			s := newWorker(r, p.plan.byID["s"], 0)
+			s := newWorker(r, p.byID["s"], 0)
 			s.wm = 42
 			if got := s.outWM(); got != 42 {
 				t.Fatalf("outWM of a stage = %d, want its input watermark 42", got)

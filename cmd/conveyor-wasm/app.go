@@ -45,11 +45,11 @@ func doMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil && ee.err.Error() != "" {
-			fmt.Fprintln(stderr, ee.err)
+			fmt.Fprintln(app.ErrWriter, ee.err)
 		}
 		return ee.code
 	}
-	fmt.Fprintln(stderr, "error:", err)
+	fmt.Fprintln(app.ErrWriter, "error:", err)
 	return 1
 }
 
@@ -130,7 +130,9 @@ func takesValue(flags []cli.Flag, arg string) bool {
 type appEnv struct {
 	stdin  io.Reader
 	stdout io.Writer
-	stderr io.Writer
+	// stderr is shared by the logger, progress lines, the summary and the
+	// default dead-letter output: goroutine-safe, whole lines at a time.
+	stderr *syncWriter
 	log    *slog.Logger
 	// signals is the context cancelled by SIGINT/SIGTERM; tests replace it.
 	signals func(context.Context) (context.Context, context.CancelFunc)
@@ -139,7 +141,8 @@ type appEnv struct {
 func envOf(c *cli.Context) *appEnv { return c.App.Metadata["env"].(*appEnv) }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
-	env := &appEnv{stdin: stdin, stdout: stdout, stderr: stderr,
+	errw := newSyncWriter(stderr)
+	env := &appEnv{stdin: stdin, stdout: stdout, stderr: errw,
 		signals: func(ctx context.Context) (context.Context, context.CancelFunc) {
 			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 			// After the first signal, restore the default handling so that
@@ -153,14 +156,14 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Version:   versionString(),
 		Reader:    stdin,
 		Writer:    stdout,
-		ErrWriter: stderr,
+		ErrWriter: errw,
 		Metadata:  map[string]any{"env": env},
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
 		},
 		Before: func(c *cli.Context) error {
-			l, err := newLogger(stderr, c.String("log-level"), c.String("log-format"))
+			l, err := newLogger(errw, c.String("log-level"), c.String("log-format"))
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
@@ -217,7 +220,7 @@ func versionCommand() *cli.Command {
 
 // loadArg loads the pipeline named by the command's one argument: a usage
 // error exits 2, a broken pipeline 1.
-func loadArg(c *cli.Context) (*engine.Pipeline, string, error) {
+func loadArg(c *cli.Context) (*engine.Plan, string, error) {
 	if c.NArg() != 1 {
 		return nil, "", &exitError{code: 2, err: fmt.Errorf("usage: conveyor-wasm %s PIPELINE", c.Command.Name)}
 	}
@@ -239,7 +242,7 @@ func validateCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.App.Writer, "%s: ok (%d sources, %d stages, %d edges)\n", path, len(p.Sources), len(p.Stages), len(p.Edges))
+			fmt.Fprintf(c.App.Writer, "%s: ok (%d sources, %d stages, %d edges)\n", path, len(p.Pipeline().Sources), len(p.Pipeline().Stages), len(p.Pipeline().Edges))
 			return nil
 		},
 	}
@@ -283,11 +286,16 @@ func runCommand() *cli.Command {
 				return err
 			}
 			env := envOf(c)
+			// Dead letters come from a buffered sink that flushes
+			// anywhere in a line: they get a handle that writes whole
+			// lines.
+			deadLetters := env.stderr.lines()
+			defer deadLetters.Flush()
 			r, err := engine.NewRunner(p, engine.RunOptions{
 				Logger:         env.log,
 				Stdin:          env.stdin,
 				Stdout:         env.stdout,
-				DeadLetterOut:  env.stderr,
+				DeadLetterOut:  deadLetters,
 				DrainTimeout:   c.Duration("drain-timeout"),
 				PluginCacheDir: c.String("plugin-cache"),
 			})
@@ -307,12 +315,13 @@ func runCommand() *cli.Command {
 				}
 				defer pprof.StopCPUProfile()
 			}
-			done := make(chan struct{})
+			stopProgress := func() {}
 			if iv := c.Duration("progress"); iv > 0 {
-				go progress(env.stderr, r, iv, done)
+				stopProgress = startProgress(env.stderr, r, iv)
 			}
 			sum, err := r.Run(ctx)
-			close(done)
+			stopProgress() // no progress line after the summary
+			deadLetters.Flush()
 			fmt.Fprintf(env.stderr, "summary: %s\n", sum)
 			if !sum.Balanced() {
 				fmt.Fprintf(env.stderr, "warning: %d records unaccounted for\n", sum.InFlight)
@@ -322,6 +331,20 @@ func runCommand() *cli.Command {
 			}
 			return nil
 		},
+	}
+}
+
+// startProgress prints progress lines on w every interval until the
+// returned function is called; it returns once the last line is written.
+func startProgress(w io.Writer, r *engine.Runner, every time.Duration) (stop func()) {
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		progress(w, r, every, done)
+	}()
+	return func() {
+		close(done)
+		<-exited
 	}
 }
 

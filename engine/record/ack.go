@@ -55,6 +55,8 @@ type Ack struct {
 	pending atomic.Int32
 	seen    atomic.Uint32
 	group   AckGroup
+	// up is the source's own group, told after group (see Attach).
+	up AckGroup
 	// Seq is the source's sequence number for the record (a line number, an
 	// offset), for sources that checkpoint.
 	Seq int64
@@ -65,7 +67,22 @@ func (a *Ack) Init(g AckGroup, seq int64) {
 	a.pending.Store(1)
 	a.seen.Store(0)
 	a.group = g
+	a.up = nil
 	a.Seq = seq
+}
+
+// Attach starts a for a record entering the pipeline: it gets one path,
+// and when that path (and every fork of it) has ended, g is told the final
+// outcome first and then the group the source set with Init, if any. This
+// is how the engine counts outcomes while a source (a file with
+// checkpoints, a Kafka partition) learns about its own records.
+func (a *Ack) Attach(g AckGroup) {
+	a.pending.Store(1)
+	a.seen.Store(0)
+	if a.group != g {
+		a.up = a.group
+	}
+	a.group = g
 }
 
 // Fork adds n paths (a record copied to n more branches, or split into n+1).
@@ -87,8 +104,14 @@ func (a *Ack) End(o Outcome) {
 			break
 		}
 	}
-	if a.pending.Add(-1) == 0 && a.group != nil {
-		a.group.Done(a, Outcome(a.seen.Load()).Final())
+	if a.pending.Add(-1) == 0 {
+		final := Outcome(a.seen.Load()).Final()
+		if a.group != nil {
+			a.group.Done(a, final)
+		}
+		if a.up != nil {
+			a.up.Done(a, final)
+		}
 	}
 }
 

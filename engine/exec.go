@@ -1,0 +1,155 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/conveyor-etl/conveyor-wasm/engine/record"
+)
+
+// One executor runs every stage (but a merge, which consumes its inputs
+// itself): it takes batches from the stage's queue, processes them and
+// routes the outputs, and dispatches the results downstream strictly in
+// input order, watermarks included. A stateless stage runs up to
+// st.parallel batches at once, each on its own goroutine, with the routing
+// (edge conditions, fan-out choices) done there too; a stage that keeps
+// state runs one batch at a time.
+
+// job is one batch on its way through a parallel executor.
+type job struct {
+	recs  []*record.Record
+	out   []*record.Record
+	masks []uint64
+	bc    batchCtx
+	done  chan struct{}
+}
+
+// run executes queue rep of the stage, emitting through w.
+func (st *stageRT) run(ctx context.Context, w *worker, rep int) {
+	if st.parallel > 1 {
+		st.runParallel(ctx, w, rep)
+		return
+	}
+	in := st.inputs[rep]
+	idle, _ := st.proc.(idler)
+	bc := batchCtx{r: st.r, stage: st.n.id, rep: rep}
+	var out []*record.Record
+	var masks []uint64
+	for b := range in {
+		st.received(b, rep)
+		w.wm = st.inputWM(rep)
+		if len(b.recs) > 0 { // else a watermark-only batch (a producer's end of input)
+			bc.wm, bc.dl = w.wm, bc.dl[:0]
+			out, masks = st.step(ctx, &bc, b.recs, out[:0], masks[:0])
+			st.emit(ctx, w, rep, &bc, len(b.recs), out, masks)
+		}
+		if idle != nil && len(in) == 0 {
+			if err := idle.idle(ctx, st.r); err != nil {
+				st.r.fail(err)
+			}
+		}
+		if ctx.Err() != nil {
+			dropQueue(in)
+			return
+		}
+	}
+}
+
+// step processes one batch and routes its outputs. It touches no worker
+// state, so several steps of a stateless stage can run at once.
+func (st *stageRT) step(ctx context.Context, bc *batchCtx, in, out []*record.Record, masks []uint64) ([]*record.Record, []uint64) {
+	start := time.Now()
+	st.busy.Add(1)
+	st.in.Add(int64(len(in)))
+	nin := len(in)
+	out = st.proc.process(ctx, bc, in, out)
+	if n := st.n; len(out) > 0 && !n.trivialRoute() && len(n.routes) > 0 && len(n.routes) <= maxMaskRoutes {
+		out, masks = routeBatch(n, st.fanLB, out, bc, masks)
+	} else {
+		masks = nil
+	}
+	st.busy.Add(-1)
+	st.r.obs.StageBatch(st.n.id, nin, len(out), time.Since(start))
+	return out, masks
+}
+
+// emit dispatches a processed batch: its dead letters, then its outputs.
+func (st *stageRT) emit(ctx context.Context, w *worker, rep int, bc *batchCtx, nin int, out []*record.Record, masks []uint64) {
+	w.wm = bc.wm
+	w.dl = append(w.dl, bc.dl...)
+	if st.lb != nil {
+		st.lb.add(rep, -int64(nin))
+	}
+	st.out.Add(int64(len(out)))
+	w.dispatch(ctx, out, masks)
+	w.flush(ctx)
+}
+
+// runParallel runs queue rep with up to st.parallel batches in flight and
+// dispatches their results in input order. A batch that is done waits
+// only for the batches before it; watermark-only batches keep their place
+// in line.
+func (st *stageRT) runParallel(ctx context.Context, w *worker, rep int) {
+	in := st.inputs[rep]
+	idle, _ := st.proc.(idler)
+	var queue []*job
+	free := make(chan *job, st.parallel+1)
+	for range st.parallel + 1 {
+		free <- &job{}
+	}
+	next := func() {
+		j := queue[0]
+		queue = queue[1:]
+		<-j.done
+		if len(j.recs) > 0 {
+			st.emit(ctx, w, rep, &j.bc, len(j.recs), j.out, j.masks)
+		} else {
+			w.wm = j.bc.wm
+		}
+		j.recs, j.out = nil, j.out[:0]
+		free <- j
+	}
+	ready := func() bool {
+		select {
+		case <-queue[0].done:
+			return true
+		default:
+			return false
+		}
+	}
+	for b := range in {
+		st.received(b, rep)
+		for len(queue) > 0 && (len(queue) >= st.parallel || ready()) {
+			next()
+		}
+		j := <-free
+		j.recs, j.done = b.recs, make(chan struct{})
+		j.bc = batchCtx{r: st.r, stage: st.n.id, rep: rep, wm: st.inputWM(rep), dl: j.bc.dl[:0]}
+		if len(b.recs) == 0 {
+			close(j.done)
+		} else {
+			go func() {
+				defer close(j.done)
+				j.out, j.masks = st.step(ctx, &j.bc, j.recs, j.out[:0], j.masks[:0])
+			}()
+		}
+		queue = append(queue, j)
+		for len(queue) > 0 && ready() {
+			next()
+		}
+		if idle != nil && len(in) == 0 && len(queue) == 0 {
+			if err := idle.idle(ctx, st.r); err != nil {
+				st.r.fail(err)
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	for len(queue) > 0 {
+		next()
+	}
+	if ctx.Err() != nil {
+		dropQueue(in)
+	}
+}
