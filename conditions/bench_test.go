@@ -171,3 +171,58 @@ func BenchmarkEnv_Compile(b *testing.B) {
 		}
 	}
 }
+
+// payload100 is a record of the engine's benchmark data (examples/bench):
+// about 100 bytes, the amount a double in the middle.
+var payload100 = []byte(`{"id":1,"user_id":"u644","type":"user_event","active":true,"amount":512.95,"ts":1767225599666,"country":"DE"}`)
+
+// validatedRecord returns a record whose payload its source validated
+// and nobody parsed, as the file source hands it to the first condition.
+func validatedRecord() *record.Record {
+	r := record.New("k", payload100)
+	r.MarkValidJSON()
+	return r
+}
+
+func benchScan(b *testing.B, expr string) {
+	p := compileT(b, expr)
+	if p.fast == nil {
+		b.Fatal("no fast path")
+	}
+	r := validatedRecord()
+	b.ReportAllocs()
+	for b.Loop() {
+		if ok, err := p.Eval(r); !ok || err != nil || r.Parsed() {
+			b.Fatal(ok, err)
+		}
+	}
+}
+
+// benchInterpreted is the same expression through the interpreter on a
+// fresh validated record each iteration, released as the engine does: the
+// cost of a payload condition without the scan (the parse included).
+func benchInterpreted(b *testing.B, expr string) {
+	p := compileT(b, expr)
+	p.fast = nil
+	b.ReportAllocs()
+	for b.Loop() {
+		r := validatedRecord()
+		if ok, err := p.Eval(r); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+		r.Release()
+	}
+}
+
+const (
+	exprAmount     = `record.payload.amount > 500`
+	exprCountryIn  = `record.payload.country in ["DE", "FR"]`
+	exprAmountAndC = `record.payload.amount > 500 && record.payload.country != "XX"`
+)
+
+func BenchmarkProgram_Eval_ScanAmountGt(b *testing.B)           { benchScan(b, exprAmount) }
+func BenchmarkProgram_Eval_InterpretedAmountGt(b *testing.B)    { benchInterpreted(b, exprAmount) }
+func BenchmarkProgram_Eval_ScanCountryIn(b *testing.B)          { benchScan(b, exprCountryIn) }
+func BenchmarkProgram_Eval_InterpretedCountryIn(b *testing.B)   { benchInterpreted(b, exprCountryIn) }
+func BenchmarkProgram_Eval_ScanAmountAndNe(b *testing.B)        { benchScan(b, exprAmountAndC) }
+func BenchmarkProgram_Eval_InterpretedAmountAndNe(b *testing.B) { benchInterpreted(b, exprAmountAndC) }

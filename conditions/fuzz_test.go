@@ -64,3 +64,32 @@ func FuzzParseNode(f *testing.F) {
 		_ = c.String()
 	})
 }
+
+// FuzzFastPath_MatchesInterpreter evaluates every fast-path expression of
+// the differential test on a fuzzed payload, scanned and interpreted, and
+// fails on any difference in result or error.
+func FuzzFastPath_MatchesInterpreter(f *testing.F) {
+	for _, pl := range scanPayloads() {
+		f.Add(pl)
+	}
+	env, err := NewEnv()
+	if err != nil {
+		f.Fatal(err)
+	}
+	var progs []*Program
+	for _, c := range scanExprs {
+		if !c.fast {
+			continue
+		}
+		p, err := env.Compile(c.expr, Source{})
+		if err != nil {
+			f.Fatal(err)
+		}
+		progs = append(progs, p)
+	}
+	f.Fuzz(func(t *testing.T, payload string) {
+		for _, p := range progs {
+			checkFastMatches(t, p, payload)
+		}
+	})
+}
