@@ -3,9 +3,11 @@ package connectors
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -337,4 +339,107 @@ func FuzzParallelSplit(f *testing.F) {
 		got := traceParallel(t, s, r, int(opts>>5%3)+2)
 		diffTraces(t, got, want)
 	})
+}
+
+func TestFileSource_Read_FileShrinks(t *testing.T) {
+	var sb strings.Builder
+	for i := range 20_000 {
+		fmt.Fprintf(&sb, "{\"i\":%d}\n", i)
+	}
+	size := int64(sb.Len())
+	tests := []struct {
+		name    string
+		cutTo   int64
+		workers int
+	}{
+		{"to half/one goroutine", size / 2, 1},
+		{"to half/parallel", size / 2, 3},
+		{"to nothing/one goroutine", 0, 1},
+		{"to nothing/parallel", 0, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := writeFile(t, dir, "in.jsonl", sb.String())
+			// The reader runs at most a few 1 KiB blocks ahead of the
+			// first Emit, far from the cut.
+			src := buildFileSource(t, FileSourceConfig{Path: "in.jsonl", ParseWorkers: tt.workers}, Env{BaseDir: dir, BatchSize: 10}, 1024)
+			c := collector{afterEmit: func(c *collector) {
+				if len(c.batches) == 1 {
+					if err := os.Truncate(p, tt.cutTo); err != nil {
+						t.Error(err)
+					}
+				}
+			}}
+			err := src.Read(context.Background(), &c)
+			if !errors.Is(err, ErrFileShrank) {
+				t.Fatalf("Read = %v, want ErrFileShrank", err)
+			}
+			for _, w := range []string{p, fmt.Sprintf("%d bytes when opened, %d bytes now", size, tt.cutTo)} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			if n := len(c.records()); n >= 20_000 {
+				t.Errorf("%d records read from a cut file", n)
+			}
+		})
+	}
+}
+
+func TestFileSource_Read_FileGrows(t *testing.T) {
+	for _, workers := range []int{1, 3} {
+		t.Run(fmt.Sprint(workers), func(t *testing.T) {
+			dir := t.TempDir()
+			p := writeFile(t, dir, "in.jsonl", strings.Repeat("[1]\n", 5000))
+			src := buildFileSource(t, FileSourceConfig{Path: "in.jsonl", ParseWorkers: workers}, Env{BaseDir: dir, BatchSize: 10}, 1024)
+			c := collector{afterEmit: func(c *collector) {
+				if len(c.batches) == 1 {
+					f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					f.WriteString(strings.Repeat("[2]\n", 100))
+					f.Close()
+				}
+			}}
+			// A file that grows is read to its new end, as before.
+			if err := src.Read(context.Background(), &c); err != nil {
+				t.Fatalf("Read = %v", err)
+			}
+			if n := len(c.records()); n != 5100 {
+				t.Fatalf("%d records, want 5100", n)
+			}
+		})
+	}
+}
+
+// TestFileSource_Read_StdinRegularFile: standard input redirected from a
+// file is read like a file, on several workers.
+func TestFileSource_Read_StdinRegularFile(t *testing.T) {
+	in, malformed := genLines(3000, 3)
+	dir := t.TempDir()
+	p := writeFile(t, dir, "in.jsonl", string(in))
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	src := buildFileSource(t, FileSourceConfig{Path: "-", ParseWorkers: 3}, Env{Stdin: f, BatchSize: 100, Name: "src"}, 1000)
+	var got traceEmitter
+	if err := src.Read(context.Background(), &got); err != nil {
+		t.Fatal(err)
+	}
+	s := testSource(t, FileSourceConfig{}, 100)
+	want := traceSeq(t, s, in)
+	for i := range want.calls {
+		if c := &want.calls[i]; c.origin != "" {
+			c.origin = "stdin" + strings.TrimPrefix(c.origin, "in")
+		}
+	}
+	diffTraces(t, &got, want)
+	if _, rejected := got.seqs(); len(rejected) != len(malformed) {
+		t.Fatalf("%d rejects, want %d", len(rejected), len(malformed))
+	}
 }

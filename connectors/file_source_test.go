@@ -533,6 +533,8 @@ func TestFileSourceConfig_Check(t *testing.T) {
 		{"bad codec", func(c *FileSourceConfig) { c.Codec = "xml" }, "unknown codec"},
 		{"empty codec", func(c *FileSourceConfig) { c.Codec = "" }, "unknown codec"},
 		{"zero max", func(c *FileSourceConfig) { c.MaxLineBytes = 0 }, "max_line_bytes must be positive"},
+		{"parse workers", func(c *FileSourceConfig) { c.ParseWorkers = 16 }, ""},
+		{"negative parse workers", func(c *FileSourceConfig) { c.ParseWorkers = -1 }, "parse_workers must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -590,26 +592,28 @@ func TestFileSource_Read_ContextCancel(t *testing.T) {
 		{"source checks ctx", true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			writeFile(t, dir, "a.jsonl", sb.String())
-			writeFile(t, dir, "b.jsonl", sb.String())
-			src := buildFileSource(t, FileSourceConfig{Path: "*.jsonl"}, Env{BaseDir: dir, BatchSize: 10}, 64)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			c := collector{ignoreCtx: tt.ignoreCtx, afterEmit: func(c *collector) {
-				if len(c.batches) == 2 {
-					cancel()
+		for _, workers := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%s/workers=%d", tt.name, workers), func(t *testing.T) {
+				dir := t.TempDir()
+				writeFile(t, dir, "a.jsonl", sb.String())
+				writeFile(t, dir, "b.jsonl", sb.String())
+				src := buildFileSource(t, FileSourceConfig{Path: "*.jsonl", ParseWorkers: workers}, Env{BaseDir: dir, BatchSize: 10}, 64)
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				c := collector{ignoreCtx: tt.ignoreCtx, afterEmit: func(c *collector) {
+					if len(c.batches) == 2 {
+						cancel()
+					}
+				}}
+				err := src.Read(ctx, &c)
+				if !errors.Is(err, context.Canceled) {
+					t.Fatalf("Read = %v, want context.Canceled", err)
 				}
-			}}
-			err := src.Read(ctx, &c)
-			if !errors.Is(err, context.Canceled) {
-				t.Fatalf("Read = %v, want context.Canceled", err)
-			}
-			if len(c.batches) != 2 {
-				t.Fatalf("%d batches emitted, want 2 (Read went on after cancel)", len(c.batches))
-			}
-		})
+				if len(c.batches) != 2 {
+					t.Fatalf("%d batches emitted, want 2 (Read went on after cancel)", len(c.batches))
+				}
+			})
+		}
 	}
 }
 
