@@ -483,3 +483,16 @@ func (p *Plugin) Close(ctx context.Context) error {
 	})
 	return p.closeErr
 }
+
+// Runtimes names the WebAssembly runtimes compiled into this binary, the
+// default first.
+func Runtimes() []string {
+	names := []string{DefaultRuntime}
+	for name := range runtimes {
+		if name != DefaultRuntime {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names[1:])
+	return names
+}

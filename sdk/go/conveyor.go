@@ -58,6 +58,9 @@ type Record struct {
 	Metadata Metadata
 	// EventTime is the event time; the zero Time means the record has none.
 	EventTime time.Time
+	// Index is the record's position in its input batch (0-based), set by
+	// the SDK for the transform; Emit ignores it.
+	Index int
 }
 
 // KV is one metadata attribute.

@@ -165,6 +165,7 @@ func (g *guest) run(i int) (next int) {
 	recs, transform := g.recs, g.hooks.transform
 	for ; i < len(recs); i++ {
 		r := g.record(&recs[i])
+		r.Index = i
 		m = mark{len(w.buf), w.count}
 		w.input, w.active = uint32(i), true
 		err := transform(r, w)
