@@ -131,6 +131,10 @@ var redactorPayloads = []string{
 	strings.Repeat("[", 301) + strings.Repeat("]", 301),
 	`{"email":"` + strings.Repeat("x", 100) + `"` + strings.Repeat(" ", 50),
 	"{\"email\":\"caf\xc3\xa9\",\"bad\":\"\xff\xfe\"}",
+	`{"a":tru` + strings.Repeat("e", 100), `{"a":nul` + strings.Repeat("\u00e9", 50), "{\"a\":1}\x01\xff", "{\"a\":1}\xc3\xa9",
+	"\x7f", "-", "+", "1.2.3", "--5", "-Infinity", "[0x10]", "{\"a\":[1,]}", "{\"a\"  :  \xc3",
+	`{"email":"x"}` + strings.Repeat(" \u2028", 30) + "!",
+	"{\"a\":1} \u2028\u00a0\u00ad\u200b\ufeff\U0001F600\U000E0001\u0085\a\v\b",
 }
 
 var redactorConfigs = []map[string]string{

@@ -41,14 +41,20 @@ fn skip_ws(s: &[u8]) -> &[u8] {
     &s[i..]
 }
 
+/// Go's %q of fastjson's startEndString(s): the first and last 40 bytes of
+/// a long string.
 fn quote_tail(s: &[u8]) -> String {
-    // fastjson's startEndString: the first and last 40 bytes of long tails.
-    let s = if s.len() <= 80 {
-        String::from_utf8_lossy(s).into_owned()
-    } else {
-        format!("{}...{}", String::from_utf8_lossy(&s[..40]), String::from_utf8_lossy(&s[s.len() - 40..]))
-    };
-    format!("{:?}", s)
+    if s.len() <= 80 {
+        return go_quote(s);
+    }
+    go_quote(&[&s[..40], b"...", &s[s.len() - 40..]].concat())
+}
+
+/// Go's %q of s.
+fn go_quote(s: &[u8]) -> String {
+    let mut q = Vec::new();
+    quote(&mut q, s);
+    String::from_utf8_lossy(&q).into_owned()
 }
 
 impl<'a> Doc<'a> {
@@ -91,13 +97,13 @@ impl<'a> Doc<'a> {
             },
             b't' => {
                 if s.len() < 4 || &s[..4] != b"true" {
-                    return Err((format!("unexpected value found: {}", quote_tail(s)), s));
+                    return Err((format!("unexpected value found: {}", go_quote(s)), s));
                 }
                 Ok((self.push(Node::True), &s[4..]))
             }
             b'f' => {
                 if s.len() < 5 || &s[..5] != b"false" {
-                    return Err((format!("unexpected value found: {}", quote_tail(s)), s));
+                    return Err((format!("unexpected value found: {}", go_quote(s)), s));
                 }
                 Ok((self.push(Node::False), &s[5..]))
             }
@@ -106,7 +112,7 @@ impl<'a> Doc<'a> {
                     if s.len() >= 3 && s[..3].eq_ignore_ascii_case(b"nan") {
                         return Ok((self.push(Node::Number(&s[..3])), &s[3..]));
                     }
-                    return Err((format!("unexpected value found: {}", quote_tail(s)), s));
+                    return Err((format!("unexpected value found: {}", go_quote(s)), s));
                 }
                 Ok((self.push(Node::Null), &s[4..]))
             }
@@ -383,7 +389,7 @@ fn raw_number(s: &[u8]) -> Result<(&[u8], &[u8]), (String, &[u8])> {
                     return Ok((&s[..i + 3], &s[i + 3..]));
                 }
             }
-            return Err((format!("unexpected char: {}", quote_tail(&s[..1])), s));
+            return Err((format!("unexpected char: {}", go_quote(&s[..1])), s));
         }
         return Ok((&s[..i], &s[i..]));
     }
