@@ -54,7 +54,7 @@ func (g GuestSource) Build(root string) ([]byte, error) {
 	}
 	script := filepath.Join(dir, "build.sh")
 	if _, err := os.Stat(script); err != nil {
-		return nil, fmt.Errorf("%s guest: no build script %s (see plugins/conformance/README.md): %w", g.Name, script, err)
+		return nil, fmt.Errorf("%s guest: %w: no build script %s (see plugins/conformance/README.md)", g.Name, ErrToolchain, script)
 	}
 	out := filepath.Join(os.TempDir(), fmt.Sprintf("conveyor-wasm-conformance-%s-%d.wasm", g.Name, os.Getpid()))
 	defer os.Remove(out)
