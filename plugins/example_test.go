@@ -92,3 +92,41 @@ func ExampleInspect() {
 	// false
 	// import wasi_snapshot_preview1.sock_accept is not allowed: network access is not granted to plugins
 }
+
+// A lookup plugin (ABI 1.1) answers a batch of keys with one row or miss
+// per key. The engine's lookup stage checks Capabilities once at load, asks
+// per batch, and applies its miss strategy to misses; plugin counters
+// (Stats().Metrics) go into the run summary.
+func ExamplePlugin_Lookup() {
+	path, err := plugintest.Build("../examples/plugins/user-tier")
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	p, err := plugins.Load(ctx, plugins.Options{Name: "tiers", Path: path, Instances: 1})
+	if err != nil {
+		panic(err)
+	}
+	defer p.Close(ctx)
+	if !p.Capabilities().Lookup {
+		panic("not a lookup plugin")
+	}
+
+	res, err := p.Lookup(ctx, [][]byte{[]byte("u1"), []byte("nobody")}, nil)
+	if err != nil {
+		panic(err) // a *plugins.BatchError: the guest failed this batch twice
+	}
+	for _, r := range res {
+		if r.Found {
+			fmt.Println("hit:", string(r.Row))
+		} else {
+			fmt.Println("miss")
+		}
+	}
+	s := p.Stats()
+	fmt.Println("keys", s.LookupKeys, "hits", s.LookupHits)
+	// Output:
+	// hit: {"user_id":"u1","tier":"gold","since":"2021-03-01"}
+	// miss
+	// keys 2 hits 1
+}

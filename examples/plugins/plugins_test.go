@@ -364,3 +364,22 @@ func BenchmarkNoop_Process(b *testing.B) {
 		}
 	}
 }
+
+func TestUserTier_Lookup_EndToEnd(t *testing.T) {
+	p, _ := load(t, "user-tier", nil)
+	if c := p.Capabilities(); !c.Lookup || c.Transform {
+		t.Fatalf("capabilities = %+v, want a lookup only", c)
+	}
+	res, err := p.Lookup(context.Background(), [][]byte{[]byte("u2"), []byte("zz"), []byte("c1")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprintf("%v %s | %v | %v %s", res[0].Found, res[0].Row, res[1].Found, res[2].Found, res[2].Row)
+	want := `true {"user_id":"u2","tier":"silver","since":"2023-07-15"} | false | true {"user_id":"c1","tier":"gold","since":"2020-11-30"}`
+	if got != want {
+		t.Fatalf("lookup = %s\nwant     %s", got, want)
+	}
+	if _, err := p.Process(context.Background(), []abi.Record{rec("k", "{}")}, nil); !errors.Is(err, plugins.ErrNotTransform) {
+		t.Fatalf("Process on a lookup-only plugin: err = %v, want ErrNotTransform", err)
+	}
+}
