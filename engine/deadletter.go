@@ -25,6 +25,7 @@ type dlItem struct {
 // Records are acknowledged (as dead-lettered) only once the sink has taken
 // them.
 type deadLetter struct {
+	name string // the dead-letter service, or "stderr"
 	ch   chan []dlItem
 	sink connectors.Sink
 	r    *Runner
@@ -46,7 +47,10 @@ func (d *deadLetter) run(ctx context.Context) {
 		for _, it := range items {
 			out = append(out, d.wrap(it))
 		}
-		if err := d.sink.Write(ctx, out); err != nil {
+		start := time.Now()
+		err := d.sink.Write(ctx, out)
+		d.r.obs.SinkWrite(d.name, len(out), time.Since(start), err)
+		if err != nil {
 			d.r.fail(fmt.Errorf("dead-letter sink: %w (%d records could not be written)", err, len(out)))
 		}
 		for _, it := range items {

@@ -180,7 +180,7 @@ func TestDeadLetter_Run_Cases(t *testing.T) {
 		{"flush fails", &memSink{flushErr: errors.New("fsync")}, "dead-letter sink: fsync"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := &Runner{log: slog.New(slog.DiscardHandler)}
+			r := &Runner{log: slog.New(slog.DiscardHandler), obs: NopObserver{}}
 			d := newDeadLetter(c.sink, r)
 			var g countGroup
 			mk := func(seq int64) *record.Record {

@@ -76,7 +76,12 @@ func (st *stageRT) step(ctx context.Context, bc *batchCtx, in, out []*record.Rec
 // emit dispatches a processed batch: its dead letters, then its outputs.
 func (st *stageRT) emit(ctx context.Context, w *worker, rep int, bc *batchCtx, nin int, out []*record.Record, masks []uint64) {
 	w.wm = bc.wm
-	w.dl = append(w.dl, bc.dl...)
+	for _, it := range bc.dl {
+		if it.kind == "" {
+			it.kind = string(st.n.stage.Type)
+		}
+		w.dl = append(w.dl, it)
+	}
 	if st.lb != nil {
 		st.lb.add(rep, -int64(nin))
 	}

@@ -46,7 +46,7 @@ func readEnvelopes(t *testing.T, path string) []envelope {
 
 // writeDisordered writes n events of source name with event times
 // base+i*step moved back by up to disorder, in arrival order.
-func writeDisordered(t *testing.T, dir, name string, n int, step, disorder time.Duration, rng *rand.Rand) {
+func writeDisordered(t testing.TB, dir, name string, n int, step, disorder time.Duration, rng *rand.Rand) {
 	var b strings.Builder
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
 	for i := 0; i < n; i++ {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -320,6 +321,7 @@ func (r *Runner) build() error {
 		r.closers = append(r.closers, func(context.Context) error { return dlSink.Close() })
 	}
 	r.dl = newDeadLetter(dlSink, r)
+	r.dl.name = cmp.Or(r.pl.settings.DeadLetter, "stderr")
 	return nil
 }
 

@@ -103,7 +103,9 @@ type processor interface {
 
 // idler is a processor that wants to know when its queue has run dry (a
 // sink flushes then).
-type idler interface{ idle(ctx context.Context, r *Runner) error }
+type idler interface {
+	idle(ctx context.Context, r *Runner) error
+}
 
 // inputRunner is a processor that consumes its input queues itself (a
 // merge): the executor hands it the stage and its output worker.

@@ -180,7 +180,7 @@ func TestWorker_HandleLate_Policies(t *testing.T) {
 		{"already late is counted once", LateAllow, true, true, 0, false, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := &Runner{pl: &Plan{settings: Settings{BatchSize: 100}}, clock: newEventClock(Settings{})}
+			r := &Runner{pl: &Plan{settings: Settings{BatchSize: 100}}, clock: newEventClock(Settings{}), obs: NopObserver{}}
 			w := &worker{r: r, n: &node{id: "src"}}
 			var g countGroup
 			rec := record.New("k", []byte(`{}`))

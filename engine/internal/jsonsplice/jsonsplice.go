@@ -204,10 +204,11 @@ func member(doc []byte, i int, name string, key []byte) (vs, ve, last int, membe
 			return 0, 0, 0, false, syntaxError(i, "unexpected %q at offset %d", doc[i], i)
 		}
 		ks := i
-		if i, err = skipString(doc, i); err != nil {
+		var escaped bool
+		if i, escaped, err = scanString(doc, i); err != nil {
 			return 0, 0, 0, false, err
 		}
-		match := keyIs(doc[ks:i], name, key)
+		match := keyIs(doc[ks:i], escaped, name)
 		i = skipSpace(doc, i)
 		if i >= len(doc) || doc[i] != ':' {
 			return 0, 0, 0, false, syntaxError(i, "expected ':' at offset %d", i)
@@ -224,15 +225,11 @@ func member(doc []byte, i int, name string, key []byte) (vs, ve, last int, membe
 	}
 }
 
-// keyIs reports whether the JSON string literal raw (with its quotes) is
-// name; key is name as a literal, which raw usually matches byte for byte.
-func keyIs(raw []byte, name string, key []byte) bool {
-	if bytes.Equal(raw, key) {
-		return true
-	}
-	inner := raw[1 : len(raw)-1]
-	if bytes.IndexByte(inner, '\\') < 0 {
-		return string(inner) == name
+// keyIs reports whether the JSON string literal raw (with its quotes;
+// escaped tells whether it has a backslash) is name.
+func keyIs(raw []byte, escaped bool, name string) bool {
+	if !escaped {
+		return string(raw[1:len(raw)-1]) == name
 	}
 	var s string
 	return json.Unmarshal(raw, &s) == nil && s == name
@@ -247,15 +244,23 @@ func skipSpace(doc []byte, i int) int {
 
 // skipString returns the offset after the string literal at doc[i].
 func skipString(doc []byte, i int) (int, error) {
+	end, _, err := scanString(doc, i)
+	return end, err
+}
+
+// scanString returns the offset after the string literal at doc[i] and
+// whether it has an escape sequence.
+func scanString(doc []byte, i int) (end int, escaped bool, err error) {
 	for j := i + 1; j < len(doc); j++ {
 		switch doc[j] {
 		case '\\':
 			j++
+			escaped = true
 		case '"':
-			return j + 1, nil
+			return j + 1, escaped, nil
 		}
 	}
-	return 0, syntaxError(i, "unterminated string at offset %d", i)
+	return 0, false, syntaxError(i, "unterminated string at offset %d", i)
 }
 
 // skipValue returns the offset after the JSON value at doc[i].
