@@ -159,8 +159,9 @@ func (s *fileSource) Read(ctx context.Context, out Emitter) error {
 	return nil
 }
 
-// readFile reads one named file. A regular file is read in blocks split on
-// s.workers goroutines and checked for shrinking; anything else (a named
+// readFile reads one named file. A regular file larger than one block is
+// read in blocks split on s.workers goroutines; a regular file is checked
+// for shrinking; anything else (a named
 // pipe, a device) is read like standard input, flushing before each read.
 func (s *fileSource) readFile(ctx context.Context, out Emitter, name string) error {
 	fh, err := os.Open(name)
@@ -176,7 +177,8 @@ func (s *fileSource) readFile(ctx context.Context, out Emitter, name string) err
 		return s.readSeq(ctx, out, fh, name, true)
 	}
 	r := &shrinkCheck{f: fh, size: fi.Size(), next: shrinkCheckEvery}
-	if s.workers > 1 {
+	if s.workers > 1 && fi.Size() > int64(s.chunk) {
+		// One block or less has nothing to share out.
 		return s.readParallel(ctx, out, r, name, s.workers)
 	}
 	return s.readSeq(ctx, out, r, name, false)

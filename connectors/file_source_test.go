@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -807,6 +808,14 @@ func (c *countingEmitter) Emit(_ context.Context, batch []*record.Record) error 
 
 func (c *countingEmitter) Reject(context.Context, []byte, string, error) error { return nil }
 
+// BenchmarkFileSource_Read reads one 100,000-line file. workers=1 is the
+// one-goroutine path; workers=auto is the default (GOMAXPROCS workers, the
+// one-goroutine path at GOMAXPROCS 1); workers=2+ forces the parallel path
+// with max(2, GOMAXPROCS) workers, which at GOMAXPROCS 1 shows what its
+// hand-offs cost. cpu-ns/record is the process's CPU time (all threads,
+// the garbage collector included) per record.
+//
+//	go test -run '^$' -bench FileSource -benchmem -cpu 1,2 ./connectors/
 func BenchmarkFileSource_Read(b *testing.B) {
 	const lines = 100_000
 	dir, size := benchInput(b, lines)
@@ -817,21 +826,33 @@ func BenchmarkFileSource_Read(b *testing.B) {
 		{"json_lines_key", codecJSONLines, "user_id"},
 		{"lines", codecLines, ""},
 	} {
-		b.Run(bc.name, func(b *testing.B) {
-			b.SetBytes(size)
-			b.ReportAllocs()
-			for b.Loop() {
-				src := buildFileSource(b, FileSourceConfig{Path: "in.jsonl", Codec: bc.codec, KeyField: bc.key}, Env{BaseDir: dir}, 1<<20)
-				var c countingEmitter
-				if err := src.Read(context.Background(), &c); err != nil {
-					b.Fatal(err)
+		for _, w := range []struct {
+			name    string
+			workers int
+		}{{"1", 1}, {"auto", 0}, {"2+", max(2, runtime.GOMAXPROCS(0))}} {
+			b.Run(bc.name+"/workers="+w.name, func(b *testing.B) {
+				b.SetBytes(size)
+				b.ReportAllocs()
+				// b.N, not b.Loop: with b.Loop the whole measurement happens
+				// in the first run, before -cpu's first GOMAXPROCS is set
+				// (golang/go#49980), so "-cpu 1" would measure at the default.
+				cpu0 := processCPU()
+				for range b.N {
+					src := buildFileSource(b, FileSourceConfig{Path: "in.jsonl", Codec: bc.codec, KeyField: bc.key, ParseWorkers: w.workers}, Env{BaseDir: dir}, 1<<20)
+					var c countingEmitter
+					if err := src.Read(context.Background(), &c); err != nil {
+						b.Fatal(err)
+					}
+					if c.n != lines {
+						b.Fatalf("read %d records, want %d", c.n, lines)
+					}
 				}
-				if c.n != lines {
-					b.Fatalf("read %d records, want %d", c.n, lines)
+				b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+				if cpu := processCPU() - cpu0; cpu > 0 {
+					b.ReportMetric(float64(cpu.Nanoseconds())/float64(lines*b.N), "cpu-ns/record")
 				}
-			}
-			b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
-		})
+			})
+		}
 	}
 }
 
