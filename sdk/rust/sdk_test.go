@@ -181,7 +181,7 @@ func TestPIIRedactor_MatchesGo(t *testing.T) {
 			for i := range want {
 				g, w := normalize(got[i]), normalize(want[i])
 				if !reflect.DeepEqual(g, w) {
-					t.Errorf("config %q, input %d %q:\n rust %s\n   go %s", cfg, w.Input, redactorPayloads[w.Input], show(g), show(w))
+					t.Errorf("config %q, input %d %.80q:\n rust %s\n   go %s", cfg, w.Input, redactorPayloads[w.Input], show(g), show(w))
 				}
 			}
 			gm, wm := rp.Stats().Metrics["fields_redacted"], gp.Stats().Metrics["fields_redacted"]
@@ -205,10 +205,14 @@ func normalize(o abi.Output) abi.Output {
 }
 
 func show(o abi.Output) string {
+	s := fmt.Sprintf("%v key=%q payload=%q md=%q t=%v/%d", o.Kind, o.Record.Key, o.Record.Payload, o.Record.Metadata, o.Record.HasEventTime, o.Record.EventTime)
 	if o.Kind == abi.KindError {
-		return "error " + fmt.Sprintf("%q", o.Err)
+		s = fmt.Sprintf("error %q", o.Err)
 	}
-	return fmt.Sprintf("%v key=%q payload=%q md=%q t=%v/%d", o.Kind, o.Record.Key, o.Record.Payload, o.Record.Metadata, o.Record.HasEventTime, o.Record.EventTime)
+	if len(s) > 400 {
+		s = s[:200] + " ... " + s[len(s)-200:]
+	}
+	return s
 }
 
 // TestPIIRedactor_InitErrors checks that bad configuration fails the load

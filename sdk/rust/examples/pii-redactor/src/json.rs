@@ -51,7 +51,7 @@ fn quote_tail(s: &[u8]) -> String {
 }
 
 /// Go's %q of s.
-fn go_quote(s: &[u8]) -> String {
+pub fn go_quote(s: &[u8]) -> String {
     let mut q = Vec::new();
     quote(&mut q, s);
     String::from_utf8_lossy(&q).into_owned()

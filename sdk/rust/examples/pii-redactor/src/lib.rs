@@ -29,7 +29,7 @@ fn parse_paths(list: &str) -> Result<Vec<Vec<String>>, String> {
         }
         let p: Vec<String> = f.split('.').map(str::to_string).collect();
         if p.iter().any(|s| s.is_empty()) {
-            return Err(format!("field path {:?} has an empty segment", f));
+            return Err(format!("field path {} has an empty segment", json::go_quote(f.as_bytes())));
         }
         out.push(p);
     }
