@@ -1,7 +1,9 @@
 package connectors
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -91,6 +93,37 @@ func AppendKey(dst []byte, v *fastjson.Value) ([]byte, bool) {
 		start := len(dst)
 		dst = v.MarshalTo(dst)
 		return canonicalNumber(dst, start), true
+	}
+	return dst, false
+}
+
+// AppendKeyRaw is AppendKey for a JSON scalar given as its text, as a
+// scanner finds it in a payload without parsing the document: a string
+// with its quotes, a number, true or false. Anything else (null, an object,
+// an array, malformed text) gives no key.
+func AppendKeyRaw(dst, raw []byte) ([]byte, bool) {
+	if len(raw) == 0 {
+		return dst, false
+	}
+	switch c := raw[0]; {
+	case c == '"':
+		if len(raw) < 2 || raw[len(raw)-1] != '"' {
+			return dst, false
+		}
+		inner := raw[1 : len(raw)-1]
+		if bytes.IndexByte(inner, '\\') < 0 {
+			return append(dst, inner...), true
+		}
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return dst, false
+		}
+		return append(dst, s...), true
+	case c == 't' && string(raw) == "true", c == 'f' && string(raw) == "false":
+		return append(dst, raw...), true
+	case c == '-' || c >= '0' && c <= '9':
+		start := len(dst)
+		return canonicalNumber(append(dst, raw...), start), true
 	}
 	return dst, false
 }

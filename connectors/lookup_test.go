@@ -155,3 +155,20 @@ func Example_lookup() {
 	// c3: not found
 	// 2: {"country":"DE","id":2,"name":"Bob"}
 }
+
+// AppendKeyRaw gives the same key as AppendKey on the parsed value, for
+// every scalar shape.
+func TestAppendKeyRaw_SameAsAppendKey(t *testing.T) {
+	for _, raw := range []string{`"c1"`, `"a\"b"`, `"\u00e9t\u00e9"`, `42`, `-0`, `4.20`, `1e3`, `1E400`, `-12.5e-3`, `true`, `false`,
+		`null`, `{"a":1}`, `[1]`, `""`} {
+		v, err := fastjson.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wok := connectors.AppendKey(nil, v)
+		got, gok := connectors.AppendKeyRaw(nil, []byte(raw))
+		if string(got) != string(want) || gok != wok {
+			t.Errorf("AppendKeyRaw(%s) = %q %v, AppendKey = %q %v", raw, got, gok, want, wok)
+		}
+	}
+}

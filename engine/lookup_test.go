@@ -743,6 +743,13 @@ func FuzzAppendSet(f *testing.F) {
 // records of ~100 bytes in batches of 1024, each found in a static table of
 // 1000 rows and enriched.
 func BenchmarkLookupStage_Process(b *testing.B) {
+	b.Run("parsed", func(b *testing.B) { benchLookupStage(b, false) })
+	b.Run("validated", func(b *testing.B) { benchLookupStage(b, true) })
+}
+
+// benchLookupStage enriches 100k records; validated marks their payloads
+// as a source that checked them does, so the key is scanned, not parsed.
+func benchLookupStage(b *testing.B, validated bool) {
 	const n = 100_000
 	rows := make([]map[string]any, 1000)
 	for i := range rows {
@@ -772,6 +779,9 @@ func BenchmarkLookupStage_Process(b *testing.B) {
 	for b.Loop() {
 		for i, r := range recs {
 			r.SetPayload(payloads[i])
+			if validated {
+				r.MarkValidJSON()
+			}
 		}
 		for i := 0; i < n; i += 1024 {
 			batch := recs[i:min(i+1024, n)]
@@ -808,4 +818,32 @@ stages:
   - {id: out, type: sink, service_name: out}
 edges: [{from: events, to: enrich}, {from: enrich, to: out}]
 `)
+}
+
+// The scan path gives exactly the keys the parse path gives, on every
+// payload shape, or leaves the record to the parse path.
+func TestLookupStage_ScanKey_SameAsParse(t *testing.T) {
+	ls := &lookupStage{from: [][]string{{"a"}, nil, {"n", "b"}}, fields: []string{"x", "k", "y"}}
+	for _, payload := range []string{
+		`{"a":"c1","n":{"b":2}}`, `{"a":"c\"1","n":{"b":2.50}}`, `{"a":1e2,"n":{"b":true}}`, `{"a":"x","n":{"b":null}}`,
+		`{"a":"x"}`, `{"n":{"b":1}}`, `{"a":{"b":1},"n":{"b":1}}`, `{"a":[1],"n":{"b":1}}`, ` {"a":"x","a":"y","n":{"b":-0}}`,
+		`{"n":{"b":1},"a":"\u00e9"}`, `{"x":{"a":"deep"},"a":"top","n":{"b":"v"}}`, `[1,2]`, `"str"`, `{"a":"x","n":1}`,
+	} {
+		for _, key := range []string{"", "k1"} {
+			rec := record.New(key, []byte(payload))
+			rec.MarkValidJSON()
+			sbuf, sends, sok, decided := ls.scanKey(rec, nil, nil)
+			v, err := rec.JSON()
+			if !decided {
+				if err == nil && v.Type() == fastjson.TypeObject {
+					t.Errorf("%s: the scan left an object payload undecided", payload)
+				}
+				continue
+			}
+			pbuf, pends, pok := ls.appendKey(rec, v, nil, nil)
+			if sok != pok || (sok && (string(sbuf) != string(pbuf) || fmt.Sprint(sends) != fmt.Sprint(pends))) {
+				t.Errorf("%s key %q: scan %q %v %v, parse %q %v %v", payload, key, sbuf, sends, sok, pbuf, pends, pok)
+			}
+		}
+	}
 }
