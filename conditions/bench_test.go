@@ -226,3 +226,39 @@ func BenchmarkProgram_Eval_ScanCountryIn(b *testing.B)          { benchScan(b, e
 func BenchmarkProgram_Eval_InterpretedCountryIn(b *testing.B)   { benchInterpreted(b, exprCountryIn) }
 func BenchmarkProgram_Eval_ScanAmountAndNe(b *testing.B)        { benchScan(b, exprAmountAndC) }
 func BenchmarkProgram_Eval_InterpretedAmountAndNe(b *testing.B) { benchInterpreted(b, exprAmountAndC) }
+
+// benchCostLimit is an interpreted condition on a parsed payload, with the
+// Env's cost limit as given: the cost of runtime cost tracking.
+func benchCostLimit(b *testing.B, expr string, opts ...EnvOption) {
+	env, err := NewEnv(opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := env.Compile(expr, Source{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p.fast = nil
+	r := userEventRecord()
+	b.ReportAllocs()
+	for b.Loop() {
+		if ok, err := p.Eval(r); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+}
+
+const exprCostBench = `record.payload.user.age > 30 && record.metadata["type"] == "user_event"`
+
+func BenchmarkProgram_Eval_CostLimitDefault(b *testing.B) { benchCostLimit(b, exprCostBench) }
+func BenchmarkProgram_Eval_CostLimitOff(b *testing.B) {
+	benchCostLimit(b, exprCostBench, WithCostLimit(0))
+}
+
+// A comprehension is always tracked: the same with tracking off.
+const exprCostTracked = `record.payload.tags.exists(t, t == "b")`
+
+func BenchmarkProgram_Eval_CostTracked(b *testing.B) { benchCostLimit(b, exprCostTracked) }
+func BenchmarkProgram_Eval_CostTrackedOff(b *testing.B) {
+	benchCostLimit(b, exprCostTracked, WithCostLimit(0))
+}

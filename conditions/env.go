@@ -22,8 +22,10 @@ const (
 // and compile every condition of the pipeline with it. An Env is safe for
 // concurrent use.
 type Env struct {
-	cel   *cel.Env
-	files map[string][]byte
+	cel       *cel.Env
+	files     map[string][]byte
+	costLimit uint64
+	sizes     sizeEstimator // what the static cost estimate assumes
 }
 
 // EnvOption configures an Env.
@@ -62,7 +64,7 @@ func NewEnv(opts ...EnvOption) (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create CEL environment: %w", err)
 	}
-	e := &Env{cel: ce}
+	e := &Env{cel: ce, costLimit: DefaultCostLimit, sizes: defaultSizes}
 	for _, o := range opts {
 		o(e)
 	}

@@ -1,6 +1,7 @@
 package conditions
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -20,18 +21,30 @@ import (
 // nothing until an evaluation fails: the tracking program is built on the
 // first failure.
 type explainer struct {
-	env  *cel.Env
-	ast  *cel.Ast
-	once sync.Once
-	prg  cel.Program
+	env   *cel.Env
+	ast   *cel.Ast
+	limit uint64 // the cost limit, 0 for none
+	once  sync.Once
+	prg   cel.Program
 }
 
 func (x *explainer) explain(vars interpreter.Activation, err error) error {
-	if x == nil || err == nil || !strings.HasPrefix(err.Error(), "no such overload") {
+	if x == nil || err == nil {
+		return err
+	}
+	var cancelled interpreter.EvalCancelledError
+	if errors.As(err, &cancelled) && cancelled.Cause == interpreter.CostLimitExceeded {
+		return fmt.Errorf("%w: the evaluation cost more than %d", ErrCostLimit, x.limit)
+	}
+	if !strings.HasPrefix(err.Error(), "no such overload") {
 		return err
 	}
 	x.once.Do(func() {
-		x.prg, _ = x.env.Program(x.ast, cel.EvalOptions(cel.OptTrackState))
+		opts := []cel.ProgramOption{cel.EvalOptions(cel.OptTrackState)}
+		if x.limit > 0 {
+			opts = append(opts, cel.CostLimit(x.limit))
+		}
+		x.prg, _ = x.env.Program(x.ast, opts...)
 	})
 	if x.prg == nil {
 		return err

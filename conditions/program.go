@@ -45,7 +45,7 @@ func (e *Env) Compile(expr string, src Source) (*Program, error) {
 	if out := a.OutputType(); out != types.BoolType && out != types.DynType {
 		return nil, e.positioner(expr, src).errorAt(1, 0, fmt.Sprintf("condition must be bool, got %s", out))
 	}
-	return &Program{expr: expr, src: src, prg: prg, fast: fastPath(a), x: &explainer{env: e.cel, ast: a}}, nil
+	return &Program{expr: expr, src: src, prg: prg, fast: fastPath(a), x: &explainer{env: e.cel, ast: a, limit: e.costLimit}}, nil
 }
 
 func (e *Env) compile(expr string, src Source) (cel.Program, *cel.Ast, error) {
@@ -53,7 +53,11 @@ func (e *Env) compile(expr string, src Source) (cel.Program, *cel.Ast, error) {
 	if iss.Err() != nil {
 		return nil, nil, e.positioner(expr, src).fromIssues(iss)
 	}
-	prg, err := e.cel.Program(a, cel.EvalOptions(cel.OptOptimize))
+	track, err := e.checkCost(expr, src, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	prg, err := e.cel.Program(a, e.programOptions(track)...)
 	if err != nil {
 		return nil, nil, e.positioner(expr, src).errorAt(1, 0, err.Error())
 	}
@@ -228,7 +232,7 @@ func (e *Env) CompileValue(expr string, src Source) (*ValueProgram, error) {
 		return nil, e.positioner(expr, src).errorAt(1, 0,
 			fmt.Sprintf("value must be a string, number, bool or timestamp, got %s", out))
 	}
-	return &ValueProgram{expr: expr, src: src, prg: prg, x: &explainer{env: e.cel, ast: a}}, nil
+	return &ValueProgram{expr: expr, src: src, prg: prg, x: &explainer{env: e.cel, ast: a, limit: e.costLimit}}, nil
 }
 
 // String returns the expression.
