@@ -56,7 +56,7 @@ func (s *fileSource) readParallel(ctx context.Context, out Emitter, r io.Reader,
 		cancel()
 		wg.Wait()
 	}()
-	order := make(chan *block, workers+2)
+	order := make(chan *block, 2*workers+2)
 	jobs := make(chan *block, workers)
 	send := func(b *block) bool {
 		b.done = make(chan struct{})
@@ -165,8 +165,7 @@ func (s *fileSource) readBlocks(r io.Reader, send func(*block) bool) {
 		line     int64  // lines sent so far
 	)
 	// dispatch sends whole lines, cut into jobs of about s.blockLines
-	// lines, so that a block of very short lines does not make one job
-	// (and one slab of records) of a million.
+	// lines.
 	dispatch := func(b []byte) bool {
 		n := bytes.Count(b, newline)
 		if b[len(b)-1] != '\n' {
