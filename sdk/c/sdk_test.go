@@ -17,6 +17,7 @@ import (
 
 	"github.com/conveyor-etl/conveyor-wasm/abi"
 	"github.com/conveyor-etl/conveyor-wasm/plugins"
+	"github.com/conveyor-etl/conveyor-wasm/plugins/conformance"
 	"github.com/conveyor-etl/conveyor-wasm/plugins/plugintest"
 )
 
@@ -264,4 +265,15 @@ func TestPIIRedactor_Exports(t *testing.T) {
 			t.Errorf("export %s missing from %q", want, names)
 		}
 	}
+}
+
+// TestConformance runs the ABI conformance suite (plugins/conformance)
+// against this SDK's conformance guest on the default runtime;
+// plugins/conformance runs it on every runtime.
+func TestConformance(t *testing.T) {
+	wasm, err := os.ReadFile(build(t, "conformance"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conformance.Run(t, conformance.Target{Guest: "c", Wasm: wasm})
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/conveyor-etl/conveyor-wasm/abi"
 	"github.com/conveyor-etl/conveyor-wasm/plugins"
+	"github.com/conveyor-etl/conveyor-wasm/plugins/conformance"
 	"github.com/conveyor-etl/conveyor-wasm/plugins/plugintest"
 )
 
@@ -272,4 +273,15 @@ func TestSDK_NativeUnitTests(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("build.sh test: %v\n%s", err, out.String())
 	}
+}
+
+// TestConformance runs the ABI conformance suite (plugins/conformance)
+// against this SDK's conformance guest on the default runtime;
+// plugins/conformance runs it on every runtime.
+func TestConformance(t *testing.T) {
+	wasm, err := os.ReadFile(build(t, "conformance/src/lib.rs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conformance.Run(t, conformance.Target{Guest: "rust", Wasm: wasm})
 }
