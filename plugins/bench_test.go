@@ -28,26 +28,45 @@ func benchBatch(n int) []abi.Record {
 	return recs
 }
 
+// limitModes are the ways a guest can be stopped, compared by the
+// benchmarks: "fuel" is the default (a 10 s limit, fuel-instrumented
+// module), "close-on-done" the previous default (wazero's
+// WithCloseOnContextDone, no fuel), "no-limit" neither (a guest that cannot
+// be stopped: the floor).
+var limitModes = []struct {
+	name    string
+	timeout time.Duration
+	noFuel  bool
+}{{"fuel", 0, false}, {"close-on-done", 0, true}, {"no-limit", -1, true}}
+
+func loadBench(b *testing.B, g string, timeout time.Duration, noFuel bool) *Plugin {
+	b.Helper()
+	ctx := context.Background()
+	p, err := load(ctx, Options{Name: g, Wasm: guest(b, g), CacheDir: testCacheDir, Instances: 1,
+		Limits: Limits{BatchTimeout: timeout}}, func(c *wasmrt.Config) { c.NoFuel = noFuel })
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.Close(ctx) })
+	return p
+}
+
 // BenchmarkProcess measures a whole batch of 256 records of ~200 B through
 // a guest: encode into guest memory, call, copy out and decode. "noop"
 // decodes and re-encodes in the guest (Go, abi package); "passthrough"
 // copies record bytes without decoding, so its time is almost all host
-// overhead. "timeout" runs with the default batch time limit (wazero's
-// CloseOnContextDone), "no-timeout" with BatchTimeout < 0. "/batch" uses
+// overhead. The second level is the limit mode (limitModes). "/batch" uses
 // ProcessBatch, which reuses the output buffers.
 func BenchmarkProcess(b *testing.B) {
 	for _, g := range []string{"passthrough", "noop"} {
-		for _, limit := range []struct {
-			name    string
-			timeout time.Duration
-		}{{"timeout", 0}, {"no-timeout", -1}} {
+		for _, limit := range limitModes {
 			for _, reuse := range []bool{false, true} {
 				name := g + "/" + limit.name
 				if reuse {
 					name += "/batch"
 				}
 				b.Run(name, func(b *testing.B) {
-					p, _ := loadGuest(b, g, Options{Instances: 1, Limits: Limits{BatchTimeout: limit.timeout}})
+					p := loadBench(b, g, limit.timeout, limit.noFuel)
 					in := benchBatch(256)
 					out := make([]abi.Output, 0, 256)
 					ctx := context.Background()
@@ -82,12 +101,9 @@ func BenchmarkProcess(b *testing.B) {
 // overhead is BenchmarkProcess minus this.
 func BenchmarkGuestCall(b *testing.B) {
 	for _, g := range []string{"passthrough", "noop"} {
-		for _, limit := range []struct {
-			name    string
-			timeout time.Duration
-		}{{"timeout", 0}, {"no-timeout", -1}} {
+		for _, limit := range limitModes {
 			b.Run(g+"/"+limit.name, func(b *testing.B) {
-				p, _ := loadGuest(b, g, Options{Instances: 1, Limits: Limits{BatchTimeout: limit.timeout}})
+				p := loadBench(b, g, limit.timeout, limit.noFuel)
 				ctx := context.Background()
 				in := benchBatch(256)
 				inst, err := p.pool.acquire(ctx)

@@ -21,9 +21,13 @@ type Config struct {
 	// MemoryPages caps every instance's linear memory (64 KiB pages);
 	// 0 keeps the runtime's maximum.
 	MemoryPages uint32
-	// Interruptible makes calls stop when their context is done. Without
-	// it a running guest cannot be stopped (see plugins/RATIONALE.md).
+	// Interruptible says the plugin has a time limit. Runtimes stop calls
+	// whose context is done in any case where they can do so cheaply (fuel
+	// instrumentation on wazero); Interruptible asks them to guarantee it
+	// even where that is expensive.
 	Interruptible bool
+	// NoFuel turns off fuel instrumentation (benchmarks compare with it).
+	NoFuel bool
 	// HeapMemory backs linear memory with the Go heap instead of mmap.
 	HeapMemory bool
 	// Host implements the conveyor host functions.

@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	goruntime "runtime"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -20,6 +22,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/conveyor-etl/conveyor-wasm/abi"
+	"github.com/conveyor-etl/conveyor-wasm/plugins/internal/fuel"
 	"github.com/conveyor-etl/conveyor-wasm/plugins/internal/wasmrt"
 )
 
@@ -50,11 +53,29 @@ func sharedCache(dir string) (wazero.CompilationCache, error) {
 type runtime struct {
 	r   wazero.Runtime
 	cfg wasmrt.Config
+	// closeOnDone: the runtime was built WithCloseOnContextDone, the
+	// fallback for modules the fuel instrumenter cannot rewrite.
+	closeOnDone bool
 }
 
+// RefuelInterval is how many loop iterations (or calls of loop-free
+// functions) a fuel-instrumented guest runs between two calls into the
+// host, where the host checks the call's deadline and cancellation and Go
+// may preempt the goroutine. See plugins/BENCHMARKS.md for the choice.
+const RefuelInterval = 1 << 14
+
 // New returns a wazero runtime with WASI and the conveyor host module.
+// Calls stop when their context is done (deadline or cancellation):
+// modules are fuel-instrumented (package fuel) so that they call into the
+// host every RefuelInterval loop iterations, where the host checks the
+// context. A module the instrumenter cannot rewrite falls back to wazero's
+// WithCloseOnContextDone when cfg.Interruptible is set.
 func New(ctx context.Context, cfg wasmrt.Config) (wasmrt.Runtime, error) {
-	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(cfg.Interruptible)
+	return newRuntime(ctx, cfg, cfg.Interruptible && cfg.NoFuel)
+}
+
+func newRuntime(ctx context.Context, cfg wasmrt.Config, closeOnDone bool) (*runtime, error) {
+	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(closeOnDone)
 	if cfg.MemoryPages > 0 {
 		rc = rc.WithMemoryLimitPages(cfg.MemoryPages)
 	}
@@ -76,15 +97,72 @@ func New(ctx context.Context, cfg wasmrt.Config) (wasmrt.Runtime, error) {
 			return nil, err
 		}
 	}
-	return &runtime{r: r, cfg: cfg}, nil
+	if err := instantiateRefuel(ctx, r); err != nil {
+		r.Close(ctx)
+		return nil, err
+	}
+	return &runtime{r: r, cfg: cfg, closeOnDone: closeOnDone}, nil
 }
 
 func (rt *runtime) Compile(ctx context.Context, wasm []byte) (wasmrt.Module, error) {
+	src := wasm
+	if !rt.cfg.NoFuel {
+		res, err := fuel.Instrument(wasm, RefuelInterval)
+		switch {
+		case err == nil:
+			wasm = res.Wasm
+		case rt.cfg.Interruptible && !rt.closeOnDone:
+			// Rebuild this plugin's runtime with wazero's own (slower)
+			// interruption, so that the time limit still holds.
+			nr, nerr := newRuntime(ctx, rt.cfg, true)
+			if nerr != nil {
+				return nil, nerr
+			}
+			rt.r.Close(ctx)
+			rt.r, rt.closeOnDone = nr.r, true
+		}
+	}
 	cm, err := rt.r.CompileModule(ctx, wasm)
 	if err != nil {
+		if len(src) != len(wasm) {
+			// Report the user's module, not the instrumented one.
+			if _, oerr := rt.r.CompileModule(ctx, src); oerr != nil {
+				err = oerr
+			}
+		}
 		return nil, fmt.Errorf("compile: %w", err)
 	}
 	return &module{rt: rt, cm: cm}, nil
+}
+
+// instantiateRefuel registers the function fuel-instrumented guests call:
+// it ends the call when its context is done and otherwise grants the next
+// RefuelInterval. Being a call into Go, it is also where the scheduler can
+// preempt a goroutine that runs guest code.
+func instantiateRefuel(ctx context.Context, r wazero.Runtime) error {
+	_, err := r.NewHostModuleBuilder(fuel.ImportModule).
+		NewFunctionBuilder().WithGoFunction(api.GoFunc(func(ctx context.Context, stack []uint64) {
+		if err := ctx.Err(); err != nil {
+			panic(exitFor(err))
+		}
+		if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+			panic(sys.NewExitError(sys.ExitCodeDeadlineExceeded))
+		}
+		stack[0] = RefuelInterval
+		goruntime.Gosched()
+	}), nil, []api.ValueType{api.ValueTypeI32}).Export(fuel.ImportName).
+		Instantiate(ctx)
+	if err != nil {
+		return fmt.Errorf("instantiate host module %s: %w", fuel.ImportModule, err)
+	}
+	return nil
+}
+
+func exitFor(err error) *sys.ExitError {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return sys.NewExitError(sys.ExitCodeDeadlineExceeded)
+	}
+	return sys.NewExitError(sys.ExitCodeContextCanceled)
 }
 
 func (rt *runtime) Close(ctx context.Context) error { return rt.r.Close(ctx) }
@@ -106,6 +184,9 @@ func (m *module) Imports() []wasmrt.Import {
 	var out []wasmrt.Import
 	for _, f := range m.cm.ImportedFunctions() {
 		mod, name, _ := f.Import()
+		if mod == fuel.ImportModule {
+			continue // added by the instrumenter, not by the user
+		}
 		out = append(out, wasmrt.Import{Module: mod, Name: name, Kind: wasmrt.KindFunc,
 			Signature: wasmrt.Signature(valueTypes(f.ParamTypes()), valueTypes(f.ResultTypes()))})
 	}

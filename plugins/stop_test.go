@@ -1,0 +1,95 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/conveyor-etl/conveyor-wasm/plugins/internal/fuel"
+)
+
+// A guest stuck in a loop stops when the caller's context is cancelled
+// (SIGINT in conveyor-wasm run), also when the plugin has no time limit.
+// Before fuel instrumentation such a guest could never be stopped: this
+// test hung.
+func TestProcess_CancelStopsLoopWithoutTimeLimit(t *testing.T) {
+	p, _ := loadGuest(t, "loop", Options{Instances: 1, Limits: Limits{BatchTimeout: -1}})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, err := p.Process(ctx, recs("loop"), nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	var be *BatchError
+	if errors.As(err, &be) {
+		t.Fatalf("cancellation reported as a batch failure: %v", err)
+	}
+	// The plugin still works on a fresh instance.
+	if out, err := p.Process(context.Background(), recs("ok"), nil); err != nil || len(out) != 1 {
+		t.Fatalf("after cancel: %v, %v", out, err)
+	}
+}
+
+// With every P of the Go scheduler running guest code, time limits still
+// fire and a stop-the-world GC still completes: guests call into the host
+// at a bounded interval, where Go can preempt them.
+func TestProcess_TimeLimitWhenEveryCPUIsInGuestCode(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	const guests = 4 // more looping guests than Ps
+	limit := 300 * time.Millisecond
+	p, _ := loadGuest(t, "loop", Options{Instances: guests, Limits: Limits{BatchTimeout: limit}})
+	// Create the instances first, so that the batches start at once.
+	var wg sync.WaitGroup
+	for range guests {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.Process(context.Background(), recs("ok"), nil) }()
+	}
+	wg.Wait()
+
+	errs := make(chan error, guests)
+	start := time.Now()
+	for range guests {
+		go func() {
+			_, err := p.Process(context.Background(), recs("loop"), nil)
+			errs <- err
+		}()
+	}
+	time.Sleep(limit / 3) // let the guests occupy every P
+	gcDone := make(chan struct{})
+	go func() { runtime.GC(); close(gcDone) }()
+	var first time.Duration
+	for i := range guests {
+		err := <-errs
+		if i == 0 {
+			first = time.Since(start)
+			select {
+			case <-gcDone:
+			default:
+				t.Error("a GC started while guests looped did not finish before the first batch ended")
+			}
+		}
+		var be *BatchError
+		if !errors.As(err, &be) || be.Kind != FaultTimeout {
+			t.Fatalf("err = %v, want a timeout", err)
+		}
+	}
+	// Two attempts of one limit each; the bound is loose (a shared CI
+	// machine) but catches guests that run on unstopped.
+	if total := time.Since(start); total > 2*2*limit*guests {
+		t.Fatalf("%d looping batches took %s (first %s) with a %s limit", guests, total, first, limit)
+	}
+}
+
+// Every Go test guest (what the Go toolchain emits) is fuel-instrumented,
+// not left to the slower fallback.
+func TestFuel_InstrumentsGoGuests(t *testing.T) {
+	for _, g := range []string{"noop", "loop", "hostcalls", "membomb"} {
+		res, err := fuel.Instrument(guest(t, g), 1000)
+		if err != nil || res.Loops == 0 {
+			t.Fatalf("%s: %+v, %v", g, res.Loops, err)
+		}
+	}
+}
