@@ -48,7 +48,16 @@
 // not synchronized). Evaluation allocates nothing beyond the values an
 // expression creates; the commonest shapes (record.metadata["K"] == "V",
 // record.key == "V", "K" in record.metadata) skip the interpreter
-// altogether. See BENCHMARKS.md and RATIONALE.md.
+// altogether, and so do comparisons of payload fields with literals
+// (record.payload.amount > 500, record.payload.country in ["DE", "FR"],
+// and &&, || and ! of these) on a payload its source validated: the field
+// is read from the bytes without parsing the document. See BENCHMARKS.md
+// and RATIONALE.md.
+//
+// Every expression has a cost limit (DefaultCostLimit; WithCostLimit). An
+// expression whose estimated cost can exceed it is rejected by Compile
+// with its position; an evaluation that exceeds it fails with an
+// *EvalError wrapping ErrCostLimit.
 //
 // # Errors
 //

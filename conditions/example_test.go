@@ -1,7 +1,9 @@
 package conditions_test
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -83,4 +85,30 @@ func ExampleEnv_CompileValue() {
 	fmt.Println(ns, err)
 	// Output:
 	// 1767225600250000000 <nil>
+}
+
+func ExampleWithCostLimit() {
+	env, _ := conditions.NewEnv(conditions.WithCostLimit(10_000))
+	// Nested loops over a payload list can cost more than the limit.
+	_, err := env.Compile(`record.payload.a.all(x, record.payload.a.exists(y, x == y))`, conditions.Source{File: "pipeline.yaml", Line: 7, Col: 11})
+	fmt.Println(err != nil)
+
+	// One loop is fine at compile time; a record with a list far larger
+	// than assumed is stopped at evaluation.
+	defaults, _ := conditions.NewEnv()
+	p, _ := defaults.Compile(`record.payload.a.exists(x, x == 2)`, conditions.Source{})
+	big := []byte(`{"a":[1` + strings.Repeat(",1", 300_000) + `]}`)
+	_, err = p.Eval(record.New("k", big))
+	fmt.Println(errors.Is(err, conditions.ErrCostLimit))
+	// Output:
+	// true
+	// true
+}
+
+func ExampleProgram_PayloadPaths() {
+	env, _ := conditions.NewEnv()
+	p, _ := env.Compile(`record.payload.user.age > 30 && record.payload.items.exists(i, i.sku == "x")`, conditions.Source{})
+	fmt.Println(p.PayloadPaths())
+	// Output:
+	// [[user age] [items]]
 }
