@@ -18,6 +18,7 @@ var RuntimeCases = []struct {
 	{"version_2_0_is_refused", testVersion},
 	{"forbidden_import_is_refused", testForbiddenImport},
 	{"lookup_needs_1_1", testLookupNeeds11},
+	{"internal_import_is_refused", testReservedImport},
 }
 
 // RunRuntime runs every RuntimeCase on the named runtime ("" for the
@@ -154,5 +155,12 @@ func sleb(v int64) []byte {
 			return append(b, c)
 		}
 		b = append(b, c|0x80)
+	}
+}
+
+func testReservedImport(t *testing.T, runtime string) {
+	err := loadModule(t, runtime, minimalModule(abi.Version, []hostImport{{"conveyor_internal", "refuel"}}, false))
+	if err == nil || !strings.Contains(err.Error(), `import module "conveyor_internal" is not allowed`) {
+		t.Fatalf("err = %v, want a refusal of the host's internal import module", err)
 	}
 }

@@ -132,7 +132,7 @@ func (rt *runtime) Compile(ctx context.Context, wasm []byte) (wasmrt.Module, err
 		}
 		return nil, fmt.Errorf("compile: %w", err)
 	}
-	return &module{rt: rt, cm: cm}, nil
+	return &module{rt: rt, cm: cm, fueled: len(src) != len(wasm)}, nil
 }
 
 // instantiateRefuel registers the function fuel-instrumented guests call:
@@ -168,8 +168,9 @@ func exitFor(err error) *sys.ExitError {
 func (rt *runtime) Close(ctx context.Context) error { return rt.r.Close(ctx) }
 
 type module struct {
-	rt *runtime
-	cm wazero.CompiledModule
+	rt     *runtime
+	cm     wazero.CompiledModule
+	fueled bool // instrumented: its fuel import is the host's, not the user's
 }
 
 func valueTypes(ts []api.ValueType) []string {
@@ -184,7 +185,7 @@ func (m *module) Imports() []wasmrt.Import {
 	var out []wasmrt.Import
 	for _, f := range m.cm.ImportedFunctions() {
 		mod, name, _ := f.Import()
-		if mod == fuel.ImportModule {
+		if mod == fuel.ImportModule && m.fueled {
 			continue // added by the instrumenter, not by the user
 		}
 		out = append(out, wasmrt.Import{Module: mod, Name: name, Kind: wasmrt.KindFunc,
