@@ -37,14 +37,58 @@ type Source interface {
 	Close() error
 }
 
-// Sink consumes records. Write is never called concurrently for one Sink;
-// when Write returns nil the records are written (as durably as the sink
-// promises: a file sink flushes on Close, and on Flush).
+// Sink consumes records. Its methods are never called concurrently.
+//
+// The delivery contract: Write buffers records. It may pass some of them on
+// early (when a buffer fills), but a record counts as delivered only once a
+// later Flush returns nil. Flush makes every record written since the last
+// successful Flush durable as far as the sink promises (a file sink: handed
+// to the operating system, and fsynced when its sync policy says so); only
+// then may the engine acknowledge those records.
+//
+// If Write or Flush returns an error, the sink has discarded every record
+// written since the last successful Flush, as if it had never been written
+// (a file sink truncates its file back to its size after that Flush and
+// empties its buffer), and it accepts Writes again: the engine may write
+// those records once more (a retry) or dead-letter them, and a retry that
+// succeeds delivers each record once. A sink that cannot take back what it
+// has passed on (standard output, a pipe) says so through Rollbacker: after
+// its error, some of those records, and a partial line, may have reached
+// the destination. A sink that cannot even restore a consistent state (the
+// rollback itself failed) returns an error from every later call.
+//
+// Close flushes as Flush does and releases the sink; records written since
+// the last successful Flush are delivered only if Close returns nil.
 type Sink interface {
+	// Write buffers batch; the sink does not keep the records after it
+	// returns.
 	Write(ctx context.Context, batch []*record.Record) error
-	// Flush pushes buffered writes to the operating system.
+	// Flush makes everything written since the last successful Flush
+	// durable, as the sink promises.
 	Flush() error
 	Close() error
+}
+
+// Rollbacker is an optional interface of a Sink. CanRollback reports
+// whether the sink keeps the rollback half of the Sink contract: after a
+// failed Write or Flush, nothing written since the last successful Flush
+// is left at its destination. A Sink that does not implement Rollbacker
+// keeps it. When CanRollback is false, a retry after an error may deliver
+// some records twice, and a dead-lettered record may also have been
+// delivered, possibly as a partial line.
+type Rollbacker interface {
+	CanRollback() bool
+}
+
+// PathUser is an optional interface of a source or sink config: the files
+// the connector would read and write, so that the engine can refuse, before
+// it opens anything, a source that would read a sink's output and two sinks
+// that would write one file. Paths are absolute and cleaned, relative ones
+// resolved against baseDir (Env.BaseDir); reads may be globs (see
+// Overlaps). Paths opens nothing and may be called on an unchecked config;
+// what is not a file (standard input) is not listed.
+type PathUser interface {
+	Paths(baseDir string) (reads, writes []string)
 }
 
 // Kind says whether a connector is a source or a sink.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -28,8 +29,20 @@ const (
 type FileSinkConfig struct {
 	Path        string `yaml:"path,required" doc:"output file, relative to the pipeline file; parent directories are created"`
 	Format      string `yaml:"format" doc:"payload (one payload per line) or envelope (a JSON object per line with key, payload, metadata, event_time, source)"`
-	Append      bool   `yaml:"append" doc:"append instead of truncating"`
+	Append      bool   `yaml:"append" doc:"append instead of truncating; a partial last line left by a run that was killed is removed first (logged as a warning with the byte count)"`
 	BufferBytes int    `yaml:"buffer_bytes" doc:"write buffer size"`
+	Sync        string `yaml:"sync" doc:"none: a flush hands lines to the operating system, so they survive the process being killed but not a power loss; flush: fsync after every flush, so they survive a power loss too, at the cost of one fsync per flush (see BENCHMARKS.md)"`
+}
+
+var _ PathUser = (*FileSinkConfig)(nil)
+
+// Paths returns the file the sink writes, absolute and cleaned.
+func (c *FileSinkConfig) Paths(baseDir string) (reads, writes []string) {
+	return nil, []string{absPath(baseDir, c.Path)}
+}
+
+func (c *FileSinkConfig) check() error {
+	return errors.Join(checkFormat(c.Format), checkSync(c.Sync))
 }
 
 // StdoutSinkConfig configures the `stdout` sink.
@@ -48,29 +61,18 @@ func init() {
 	Register(Spec{
 		Type: "file", Kind: KindSink,
 		Summary:   "Writes records as lines to a file.",
-		NewConfig: func() any { return &FileSinkConfig{Format: FormatPayload, BufferBytes: 1 << 20} },
-		Check:     func(cfg any) error { return checkFormat(cfg.(*FileSinkConfig).Format) },
+		NewConfig: func() any { return &FileSinkConfig{Format: FormatPayload, BufferBytes: 1 << 20, Sync: SyncNone} },
+		Check:     func(cfg any) error { return cfg.(*FileSinkConfig).check() },
 		Build: func(cfg any, env Env) (any, error) {
 			c := cfg.(*FileSinkConfig)
-			if err := checkFormat(c.Format); err != nil {
+			if err := c.check(); err != nil {
 				return nil, err
 			}
 			p := c.Path
 			if !filepath.IsAbs(p) && env.BaseDir != "" {
 				p = filepath.Join(env.BaseDir, p)
 			}
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return nil, fmt.Errorf("output directory: %w", err)
-			}
-			flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-			if c.Append {
-				flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
-			}
-			f, err := os.OpenFile(p, flags, 0o644)
-			if err != nil {
-				return nil, fmt.Errorf("output file: %w", err)
-			}
-			return NewWriterSink(f, c.Format, max(c.BufferBytes, 4096)), nil
+			return openFileSink(p, c, env.Logger)
 		},
 	})
 	Register(Spec{
@@ -108,62 +110,96 @@ func (discard) Write(context.Context, []*record.Record) error { return nil }
 func (discard) Flush() error                                  { return nil }
 func (discard) Close() error                                  { return nil }
 
-// WriterSink writes records as lines to an io.WriteCloser.
+// WriterSink writes records as lines to an io.WriteCloser. It cannot take
+// back what it has passed to the writer: after an error it empties its
+// buffer (those records are dropped, as the Sink contract asks), but lines
+// already written, possibly a partial one, stay written; CanRollback
+// reports false.
 type WriterSink struct {
 	w      *bufio.Writer
-	c      io.Closer
+	dst    io.WriteCloser
 	format string
 	line   []byte
 }
 
+var (
+	_ Sink       = (*WriterSink)(nil)
+	_ Rollbacker = (*WriterSink)(nil)
+)
+
 // NewWriterSink returns a sink writing lines in format (FormatPayload or
 // FormatEnvelope) to w through a buffer of bufSize bytes.
 func NewWriterSink(w io.WriteCloser, format string, bufSize int) *WriterSink {
-	return &WriterSink{w: bufio.NewWriterSize(w, bufSize), c: w, format: format}
+	return &WriterSink{w: bufio.NewWriterSize(w, bufSize), dst: w, format: format}
 }
 
-// Write writes one line per record.
+// Write writes one line per record into the buffer, and through to the
+// writer when it fills. After an error the buffer is empty and the sink
+// accepts writes again.
 func (s *WriterSink) Write(_ context.Context, batch []*record.Record) error {
-	for _, r := range batch {
-		if s.format == FormatEnvelope {
-			s.line = AppendEnvelope(s.line[:0], r)
-			s.line = append(s.line, '\n')
-			if _, err := s.w.Write(s.line); err != nil {
-				return err
-			}
-			continue
-		}
-		if _, err := s.w.Write(r.Payload); err != nil {
-			return err
-		}
-		if err := s.w.WriteByte('\n'); err != nil {
-			return err
-		}
+	var err error
+	if s.line, err = writeLines(s.w, s.format, batch, s.line); err != nil {
+		s.w.Reset(s.dst)
+		return err
 	}
 	return nil
 }
 
-// Flush writes buffered lines through.
-func (s *WriterSink) Flush() error { return s.w.Flush() }
+// Flush writes buffered lines through. After an error the buffer is empty
+// and the sink accepts writes again.
+func (s *WriterSink) Flush() error {
+	if err := s.w.Flush(); err != nil {
+		s.w.Reset(s.dst)
+		return err
+	}
+	return nil
+}
+
+// CanRollback reports false: the writer keeps what it was given.
+func (s *WriterSink) CanRollback() bool { return false }
 
 // Close flushes and closes the underlying writer.
 func (s *WriterSink) Close() error {
-	err := s.w.Flush()
-	if cerr := s.c.Close(); err == nil {
+	err := s.Flush()
+	if cerr := s.dst.Close(); err == nil {
 		err = cerr
 	}
 	return err
 }
 
+// writeLines writes one line per record to w in format, using line as
+// scratch space, which it returns for reuse.
+func writeLines(w *bufio.Writer, format string, batch []*record.Record, line []byte) ([]byte, error) {
+	for _, r := range batch {
+		if format == FormatEnvelope {
+			line = AppendEnvelope(line[:0], r)
+			line = append(line, '\n')
+			if _, err := w.Write(line); err != nil {
+				return line, err
+			}
+			continue
+		}
+		if _, err := w.Write(r.Payload); err != nil {
+			return line, err
+		}
+		if err := w.WriteByte('\n'); err != nil {
+			return line, err
+		}
+	}
+	return line, nil
+}
+
 // AppendEnvelope appends r as a JSON object on one line: {"key", "payload"
 // (embedded JSON when the payload is valid JSON, with any line breaks
-// between its tokens removed, else a string), "metadata",
+// between its tokens removed, else a string; JSON is UTF-8, so a payload
+// holding invalid UTF-8 is a string, with U+FFFD for each invalid byte),
+// "metadata",
 // "event_time" (RFC 3339, omitted when none), "source"}.
 func AppendEnvelope(b []byte, r *record.Record) []byte {
 	b = append(b, `{"key":`...)
 	b = AppendJSONString(b, r.Key)
 	b = append(b, `,"payload":`...)
-	if len(r.Payload) > 0 && fastjson.ValidateBytes(r.Payload) == nil {
+	if len(r.Payload) > 0 && fastjson.ValidateBytes(r.Payload) == nil && utf8.Valid(r.Payload) {
 		b = appendOneLine(b, r.Payload)
 	} else {
 		b = AppendJSONString(b, string(r.Payload))

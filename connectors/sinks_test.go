@@ -272,10 +272,12 @@ func TestWriterSink_Write_Errors(t *testing.T) {
 		format             string
 		wantWrite, wantCls error
 	}{
-		{"write error payload", failWriter{writeErr: errWrite}, FormatPayload, errWrite, errWrite},
-		{"write error envelope", failWriter{writeErr: errWrite}, FormatEnvelope, errWrite, errWrite},
+		// After a failed Write the buffer is empty (the Sink contract), so
+		// Close has nothing left to flush and reports only its own error.
+		{"write error payload", failWriter{writeErr: errWrite}, FormatPayload, errWrite, nil},
+		{"write error envelope", failWriter{writeErr: errWrite}, FormatEnvelope, errWrite, nil},
 		{"close error", failWriter{closeErr: errClose}, FormatPayload, nil, errClose},
-		{"flush error wins over close error", failWriter{writeErr: errWrite, closeErr: errClose}, FormatPayload, errWrite, errWrite},
+		{"write and close errors", failWriter{writeErr: errWrite, closeErr: errClose}, FormatPayload, errWrite, errClose},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -289,6 +291,49 @@ func TestWriterSink_Write_Errors(t *testing.T) {
 				t.Fatalf("Close = %v, want %v", err, tt.wantCls)
 			}
 		})
+	}
+}
+
+// flakyWriter fails the writes while fail is set.
+type flakyWriter struct {
+	bytes.Buffer
+	fail bool
+}
+
+func (f *flakyWriter) Write(p []byte) (int, error) {
+	if f.fail {
+		return 0, errors.New("write failed")
+	}
+	return f.Buffer.Write(p)
+}
+
+func (f *flakyWriter) Close() error { return nil }
+
+// TestWriterSink_Flush_ErrorDiscardsBuffer: after a failed Flush the sink
+// accepts writes again, and the lines of the failed Flush are not written
+// by a later one (the engine writes them again or dead-letters them).
+func TestWriterSink_Flush_ErrorDiscardsBuffer(t *testing.T) {
+	w := &flakyWriter{fail: true}
+	s := NewWriterSink(w, FormatPayload, 4096)
+	if s.CanRollback() {
+		t.Fatal("CanRollback = true for a writer")
+	}
+	ctx := context.Background()
+	if err := s.Write(ctx, []*record.Record{record.New("", []byte("lost"))}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(); err == nil {
+		t.Fatal("Flush succeeded on a failing writer")
+	}
+	w.fail = false
+	if err := s.Write(ctx, []*record.Record{record.New("", []byte("retried"))}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatalf("Flush after an error = %v (a bufio error must not stick)", err)
+	}
+	if w.String() != "retried\n" {
+		t.Fatalf("written %q, want only the line written after the error", w.String())
 	}
 }
 
@@ -315,6 +360,10 @@ func TestAppendEnvelope_Fields(t *testing.T) {
 		{"full", testRecords()[0], `{"key":"k1","payload":{"a":1},"metadata":{"tenant":"acme"},"event_time":"2024-03-04T05:06:07.008Z","source":"orders"}`},
 		// Valid JSON spread over lines stays one line: an envelope is a line.
 		{"multi-line json payload", record.New("", []byte("{\n  \"a\": [1,\r\n 2]\n}\n")), `{"key":"","payload":{  "a": [1, 2]},"metadata":{}}`},
+		// JSON is UTF-8: a payload that is JSON but for invalid UTF-8 in
+		// a string is a string, with U+FFFD for the invalid bytes.
+		{"invalid utf-8 in a json payload", record.New("", []byte("{\"a\":\"\xff\"}")), `{"key":"","payload":"{\"a\":\"\ufffd\"}","metadata":{}}`},
+		{"invalid utf-8 text payload", record.New("", []byte("a\xc0\xafb")), `{"key":"","payload":"a\ufffd\ufffdb","metadata":{}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -338,6 +387,9 @@ func checkEnvelope(t testing.TB, env []byte, r *record.Record) {
 	t.Helper()
 	if bytes.ContainsAny(env, "\r\n") {
 		t.Fatalf("envelope spans lines: %q", env)
+	}
+	if !utf8.Valid(env) {
+		t.Fatalf("envelope %q is not valid UTF-8, so not JSON (RFC 8259 section 8.1)", env)
 	}
 	var e struct {
 		Key       *string           `json:"key"`
@@ -372,7 +424,7 @@ func checkEnvelope(t testing.TB, env []byte, r *record.Record) {
 	if err := json.Unmarshal(e.Payload, &got); err != nil {
 		t.Fatalf("payload: %v", err)
 	}
-	if len(r.Payload) > 0 && fastjson.ValidateBytes(r.Payload) == nil {
+	if len(r.Payload) > 0 && fastjson.ValidateBytes(r.Payload) == nil && utf8.Valid(r.Payload) {
 		var want any
 		if err := json.Unmarshal(r.Payload, &want); err != nil {
 			t.Fatalf("fastjson accepts payload %q that encoding/json rejects: %v", r.Payload, err)
