@@ -23,7 +23,7 @@ type FileSourceConfig struct {
 	Codec        string `yaml:"codec" doc:"json_lines: each line is a JSON document (malformed lines are dead-lettered with file:line); lines: each line is an opaque payload"`
 	KeyField     string `yaml:"key_field" doc:"dot path of a payload field whose value becomes the record key (json_lines only)"`
 	MaxLineBytes int    `yaml:"max_line_bytes" doc:"longer lines are dead-lettered"`
-	ParseWorkers int    `yaml:"parse_workers" doc:"goroutines that split and validate the lines of one regular file, its records kept in input order (0: GOMAXPROCS; 1: read, split and validate on one goroutine); pipes and standard input are always read on one"`
+	ParseWorkers int    `yaml:"parse_workers" doc:"goroutines that split and validate the lines of a regular file, records kept in input order (0: GOMAXPROCS; 1: one goroutine); a named pipe or piped standard input is read on one goroutine, and partial batches are handed on before each read that may wait"`
 }
 
 const (
@@ -36,8 +36,9 @@ const (
 // blank lines: empty or only white space) tells the Emitter how many lines
 // it skipped and why ("blank line"), so that a summary can account for every
 // line read. Skipped is called from the goroutine that calls Emit, with
-// n > 0, at most once before each Emit and once more before Read returns;
-// counts add up.
+// n > 0, when a batch is handed on (a count may come a batch after the lines
+// it counts); by the time Read returns nil, the counts add up to every line
+// skipped.
 type SkipCounter interface {
 	Skipped(n int, why string)
 }
