@@ -436,40 +436,61 @@ char *cv_config_strdup(const cv_config *c, const char *key) {
     return s;
 }
 
-static void cv__decode_config(const uint8_t *p, size_t n) {
-    cv__reader r = {p, n, 0, "config"};
+/* Decodes the config frame into cv__cfg; returns NULL or an error text (the
+ * host then fails the load with it, as the Go SDK does). */
+static const char *cv__decode_config(const uint8_t *p, size_t n) {
+    static char err[160];
+#define CV__CFG_FAIL(off, why)                                                                     \
+    do {                                                                                           \
+        snprintf(err, sizeof err, "conveyor: decode config: invalid config frame: offset %zu: %s", \
+                 (size_t)(off), why);                                                              \
+        return err;                                                                                \
+    } while (0)
     if (n < 12)
-        cv__bad(&r, n, "truncated header");
+        CV__CFG_FAIL(n, "truncated header");
     if (memcmp(p, "CVYC", 4) != 0)
-        cv__bad(&r, 0, "bad magic");
+        CV__CFG_FAIL(0, "bad magic");
     if ((p[4] | p[5] << 8) != CV_ABI_MAJOR)
-        cv__bad(&r, 4, "unsupported major version");
-    r.off = 8;
-    uint32_t count = cv__count(&r, "entry count", 8);
+        CV__CFG_FAIL(4, "unsupported major version");
+    uint32_t count = cv__le32(p + 8);
+    if ((uint64_t)count * 8 > n - 12)
+        CV__CFG_FAIL(8, "entry count exceeds the frame");
     /* The config frame lives in the alloc buffer, which the next frame
      * overwrites: keep a private copy. */
-    uint8_t *copy = (uint8_t *)malloc(n ? n : 1);
+    uint8_t *copy = (uint8_t *)malloc(n);
     cv_bytes *kv = (cv_bytes *)malloc(2 * sizeof(cv_bytes) * (count ? count : 1));
     if (!copy || !kv)
         cv_trap("out of memory decoding the config");
     memcpy(copy, p, n);
-    r.p = copy;
+    size_t off = 12;
     for (uint32_t i = 0; i < count; i++) {
-        size_t start = r.off;
-        kv[i] = cv__rdbytes(&r, "key");
-        kv[count + i] = cv__rdbytes(&r, "value");
+        size_t start = off;
+        for (int j = 0; j < 2; j++) {
+            size_t at = off;
+            if (n - off < 4)
+                CV__CFG_FAIL(at, j ? "truncated value length" : "truncated key length");
+            uint32_t len = cv__le32(copy + off);
+            off += 4;
+            if (len > n - off)
+                CV__CFG_FAIL(at, j ? "value past end of frame" : "key past end of frame");
+            kv[j ? count + i : i] = (cv_bytes){copy + off, len};
+            off += len;
+        }
         if (i > 0) {
             cv_bytes a = kv[i - 1], b = kv[i];
             size_t m = a.len < b.len ? a.len : b.len;
             int cmp = m ? memcmp(a.ptr, b.ptr, m) : 0;
             if (cmp > 0 || (cmp == 0 && a.len >= b.len))
-                cv__bad(&r, start, "keys not unique and sorted");
+                CV__CFG_FAIL(start, "keys must be unique and sorted");
         }
     }
-    cv__end(&r);
+    if (off != n)
+        CV__CFG_FAIL(off, "trailing bytes");
+#undef CV__CFG_FAIL
     cv__cfg.n = count;
     cv__cfg.keys = kv;
     cv__cfg.values = kv + count;
+    return NULL;
 }
 
 /* ---- alloc, init, close ---- */
@@ -512,8 +533,9 @@ const char *cv_errorf(const char *fmt, ...) {
 }
 
 uint64_t cv__init(const cv_plugin *p, uint32_t ptr, uint32_t len) {
-    cv__decode_config(cv__frame(ptr, len), len);
-    const char *err = p->init ? p->init(&cv__cfg) : NULL;
+    const char *err = cv__decode_config(cv__frame(ptr, len), len);
+    if (!err && p->init)
+        err = p->init(&cv__cfg);
     if (err) {
         size_t n = strlen(err);
         if (n == 0) {
