@@ -139,6 +139,12 @@ func Compile(p *Pipeline) (*Plan, error) {
 	if p.text != nil {
 		envOpts = append(envOpts, conditions.WithSourceFile(p.File, p.text))
 	}
+	switch limit := p.Settings.CELCostLimit; {
+	case limit < 0:
+		envOpts = append(envOpts, conditions.WithCostLimit(0))
+	case limit > 0:
+		envOpts = append(envOpts, conditions.WithCostLimit(uint64(limit)))
+	}
 	env, err := conditions.NewEnv(envOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("cel environment: %w", err)
@@ -186,6 +192,15 @@ func (c *compiler) settings() {
 	}
 	if s.LateRecords == "" {
 		s.LateRecords = LateDeadLetter
+	}
+	switch {
+	case s.SinkRetries == 0:
+		s.SinkRetries = DefaultSinkRetries
+	case s.SinkRetries < 0:
+		s.SinkRetries = 0
+	}
+	if s.SinkRetryBackoff <= 0 {
+		s.SinkRetryBackoff = DefaultSinkRetryBackoff
 	}
 	if s.BatchSize < 1 || s.QueueDepth < 1 {
 		c.at(s.At, "batch_size and queue_depth must be positive")

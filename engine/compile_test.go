@@ -23,9 +23,10 @@ func TestPipeline_Compile_Defaults(t *testing.T) {
 		settings string
 		want     Settings
 	}{
-		{"unset", "", Settings{BatchSize: DefaultBatchSize, QueueDepth: DefaultQueueDepth, Unmatched: UnmatchedDeadLetter, LateRecords: LateDeadLetter}},
-		{"explicit", "settings: {batch_size: 7, queue_depth: 2, unmatched: drop, late_records: allow, allowed_lateness: 3s}\n",
-			Settings{BatchSize: 7, QueueDepth: 2, Unmatched: UnmatchedDrop, LateRecords: LateAllow, AllowedLateness: 3 * time.Second}},
+		{"unset", "", Settings{BatchSize: DefaultBatchSize, QueueDepth: DefaultQueueDepth, Unmatched: UnmatchedDeadLetter, LateRecords: LateDeadLetter,
+			SinkRetries: DefaultSinkRetries, SinkRetryBackoff: DefaultSinkRetryBackoff}},
+		{"explicit", "settings: {batch_size: 7, queue_depth: 2, unmatched: drop, late_records: allow, allowed_lateness: 3s, sink_retries: -1, sink_retry_backoff: 1s}\n",
+			Settings{BatchSize: 7, QueueDepth: 2, Unmatched: UnmatchedDrop, LateRecords: LateAllow, AllowedLateness: 3 * time.Second, SinkRetryBackoff: time.Second}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := Load(writeFile(t, t.TempDir(), "p.yaml", "id: d\n"+c.settings+`sources: [{name: g, type: generate, count: 1}]
@@ -452,5 +453,28 @@ edges: [{from: in, to: t}, {from: t, to: s}]
 	w := p.services["plug"].wasm
 	if w == nil || w.Path != "x.wasm" || w.Instances != 3 || w.Runtime != "wazero" || w.MaxMemoryPages != 1024 || w.BatchTimeout != 10*time.Second {
 		t.Fatalf("wasm config %+v", w)
+	}
+}
+
+// Conditions whose cost can explode are refused at load, with the
+// position; settings.cel_cost_limit moves the bound.
+func TestPipeline_Compile_CELCostLimit(t *testing.T) {
+	t.Parallel()
+	chain := `record.payload.s` + strings.Repeat(`.replace("a", "aaaaaaaaaa")`, 9) + ` == ""`
+	src := func(limit string) string {
+		return "id: c\n" + limit + `sources: [{name: in, type: generate, count: 1}]
+services: {out: {type: discard}}
+stages:
+  - {id: f, type: filter, condition: '` + chain + `'}
+  - {id: s, type: sink, service_name: out}
+edges: [{from: in, to: f}, {from: f, to: s}]
+`
+	}
+	err := compileErr(t, src(""))
+	if err == nil || !strings.Contains(err.Error(), "p.yaml:5:") || !strings.Contains(err.Error(), "exceeds the cost limit 1000000") {
+		t.Fatalf("err = %v, want a cost-limit error at line 5", err)
+	}
+	if err := compileErr(t, src("settings: {cel_cost_limit: -1}\n")); err != nil {
+		t.Fatalf("with no limit: %v", err)
 	}
 }

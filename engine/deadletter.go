@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
@@ -26,6 +27,9 @@ type dlItem struct {
 // them.
 type deadLetter struct {
 	name string // the dead-letter service, or "stderr"
+	// written counts dead letters flushed; lost those the sink failed to
+	// take; errors the failed writes and flushes.
+	written, lost, errors atomic.Int64
 	ch   chan []dlItem
 	sink connectors.Sink
 	r    *Runner
@@ -40,9 +44,49 @@ func (d *deadLetter) send(_ context.Context, items []dlItem) { d.ch <- items }
 
 func (d *deadLetter) close() { close(d.ch) }
 
+// run writes dead letters until the queue closes. A dead letter is
+// acknowledged (as dead-lettered) only once the sink has flushed it. If
+// the dead-letter sink fails, the records it did not take end unprocessed
+// (not acknowledged), the run fails with exact counts, and later dead
+// letters are not attempted: there is nowhere left to put them.
 func (d *deadLetter) run(ctx context.Context) {
 	var out []*record.Record
+	var pending []dlItem
+	failed := false
+	lose := func(items []dlItem) {
+		for _, it := range items {
+			end(it.rec, record.Unprocessed)
+		}
+		d.lost.Add(int64(len(items)))
+	}
+	failWith := func(err error) {
+		d.errors.Add(1)
+		lose(pending)
+		pending = pending[:0]
+		failed = true
+		d.r.fail(fmt.Errorf("dead-letter sink %q: %w (%d dead letters written, %d could not be written)",
+			d.name, err, d.written.Load(), d.lost.Load()))
+	}
+	flush := func() {
+		if len(pending) == 0 || failed {
+			return
+		}
+		if err := d.sink.Flush(); err != nil {
+			failWith(err)
+			return
+		}
+		for _, it := range pending {
+			end(it.rec, record.DeadLettered)
+		}
+		d.written.Add(int64(len(pending)))
+		pending = pending[:0]
+	}
 	for items := range d.ch {
+		if failed {
+			lose(items)
+			d.r.fail(fmt.Errorf("dead-letter sink %q failed (%d dead letters written, %d could not be written)", d.name, d.written.Load(), d.lost.Load()))
+			continue
+		}
 		out = out[:0]
 		for _, it := range items {
 			out = append(out, d.wrap(it))
@@ -50,23 +94,18 @@ func (d *deadLetter) run(ctx context.Context) {
 		start := time.Now()
 		err := d.sink.Write(ctx, out)
 		d.r.obs.SinkWrite(d.name, len(out), time.Since(start), err)
+		pending = append(pending, items...)
 		if err != nil {
-			d.r.fail(fmt.Errorf("dead-letter sink: %w (%d records could not be written)", err, len(out)))
+			failWith(err)
+			continue
 		}
-		for _, it := range items {
-			end(it.rec, record.DeadLettered)
-		}
-		if len(d.ch) == 0 {
+		if len(d.ch) == 0 || len(pending) >= 4096 {
 			// Nothing else waiting: let the reasons reach the file now.
-			if err := d.sink.Flush(); err != nil {
-				d.r.fail(fmt.Errorf("dead-letter sink: %w", err))
-			}
+			flush()
 		}
 		d.r.log.Debug("dead-lettered", "records", len(items), "stage", items[0].stage, "reason", items[0].reason)
 	}
-	if err := d.sink.Flush(); err != nil {
-		d.r.fail(fmt.Errorf("dead-letter sink: %w", err))
-	}
+	flush()
 }
 
 func (d *deadLetter) wrap(it dlItem) *record.Record {

@@ -44,14 +44,25 @@ func (st *stageRT) run(ctx context.Context, w *worker, rep int) {
 			st.emit(ctx, w, rep, &bc, len(b.recs), out, masks)
 		}
 		if idle != nil && len(in) == 0 {
-			if err := idle.idle(ctx, st.r); err != nil {
-				st.r.fail(err)
-			}
+			st.idle(ctx, w, idle)
 		}
 		if ctx.Err() != nil {
 			dropQueue(in)
-			return
+			break
 		}
+	}
+	if idle != nil {
+		st.idle(ctx, w, idle)
+	}
+}
+
+// idle tells an idler its queue ran dry (or ended) and sends on what it
+// dead-lettered.
+func (st *stageRT) idle(ctx context.Context, w *worker, idle idler) {
+	bc := batchCtx{r: st.r, stage: st.n.id, wm: w.wm}
+	idle.idle(ctx, &bc)
+	if len(bc.dl) > 0 {
+		st.emit(ctx, w, -1, &bc, 0, nil, nil)
 	}
 }
 
@@ -82,7 +93,7 @@ func (st *stageRT) emit(ctx context.Context, w *worker, rep int, bc *batchCtx, n
 		}
 		w.dl = append(w.dl, it)
 	}
-	if st.lb != nil {
+	if st.lb != nil && rep >= 0 {
 		st.lb.add(rep, -int64(nin))
 	}
 	st.out.Add(int64(len(out)))
@@ -143,9 +154,7 @@ func (st *stageRT) runParallel(ctx context.Context, w *worker, rep int) {
 			next()
 		}
 		if idle != nil && len(in) == 0 && len(queue) == 0 {
-			if err := idle.idle(ctx, st.r); err != nil {
-				st.r.fail(err)
-			}
+			st.idle(ctx, w, idle)
 		}
 		if ctx.Err() != nil {
 			break
@@ -156,5 +165,8 @@ func (st *stageRT) runParallel(ctx context.Context, w *worker, rep int) {
 	}
 	if ctx.Err() != nil {
 		dropQueue(in)
+	}
+	if idle != nil {
+		st.idle(ctx, w, idle)
 	}
 }

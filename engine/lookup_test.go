@@ -827,7 +827,7 @@ func TestLookupStage_ScanKey_SameAsParse(t *testing.T) {
 	for _, payload := range []string{
 		`{"a":"c1","n":{"b":2}}`, `{"a":"c\"1","n":{"b":2.50}}`, `{"a":1e2,"n":{"b":true}}`, `{"a":"x","n":{"b":null}}`,
 		`{"a":"x"}`, `{"n":{"b":1}}`, `{"a":{"b":1},"n":{"b":1}}`, `{"a":[1],"n":{"b":1}}`, ` {"a":"x","a":"y","n":{"b":-0}}`,
-		`{"n":{"b":1},"a":"\u00e9"}`, `{"x":{"a":"deep"},"a":"top","n":{"b":"v"}}`, `[1,2]`, `"str"`, `{"a":"x","n":1}`,
+		`{"n":{"b":1},"a":"\u00e9"}`, `{"a\u0062":6,"a":7,"n":{"b":1}}`, `{"\u0061":"esc","a":"plain","n":{"b":1}}`, `{"x":{"a":"deep"},"a":"top","n":{"b":"v"}}`, `[1,2]`, `"str"`, `{"a":"x","n":1}`,
 	} {
 		for _, key := range []string{"", "k1"} {
 			rec := record.New(key, []byte(payload))
@@ -835,8 +835,8 @@ func TestLookupStage_ScanKey_SameAsParse(t *testing.T) {
 			sbuf, sends, sok, decided := ls.scanKey(rec, nil, nil)
 			v, err := rec.JSON()
 			if !decided {
-				if err == nil && v.Type() == fastjson.TypeObject {
-					t.Errorf("%s: the scan left an object payload undecided", payload)
+				if err == nil && v.Type() == fastjson.TypeObject && !strings.Contains(payload, `\`) {
+					t.Errorf("%s: the scan left an object payload without escapes undecided", payload)
 				}
 				continue
 			}

@@ -43,6 +43,12 @@ type Settings struct {
 	// DeadLetter names the service (a sink) dead-lettered records go to.
 	// Empty: JSON lines on standard error.
 	DeadLetter string `yaml:"dead_letter" doc:"service name of the sink that receives every record the pipeline could not handle, with the reason; default: standard error"`
+	// CELCostLimit bounds what one CEL expression may cost.
+	CELCostLimit int64 `yaml:"cel_cost_limit" doc:"the most one CEL expression (condition, metadata value, event time) may cost, in CEL cost units: an expression whose estimated cost can exceed it is rejected when the pipeline is loaded, and a record whose evaluation exceeds it is dead-lettered; default 1000000; -1: no limit"`
+	// SinkRetries and SinkRetryBackoff say how a failed sink write is
+	// retried before its records are dead-lettered.
+	SinkRetries      int           `yaml:"sink_retries" doc:"how many times records a sink failed to write are written again (with doubling backoff) before they are dead-lettered with the sink's error; -1: never"`
+	SinkRetryBackoff time.Duration `yaml:"sink_retry_backoff" doc:"the first wait before a sink write is retried; it doubles up to 5s"`
 
 	// Event time (see watermark/README.md).
 	AllowedLateness time.Duration `yaml:"allowed_lateness" doc:"how far behind the watermark a record may be before it is late"`

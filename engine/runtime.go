@@ -82,7 +82,7 @@ type Runner struct {
 
 // outcomeCounts counts source records by final outcome.
 type outcomeCounts struct {
-	in, delivered, filtered, dropped, deadLettered atomic.Int64
+	in, delivered, filtered, dropped, deadLettered, unprocessed atomic.Int64
 }
 
 // Done implements record.AckGroup.
@@ -94,6 +94,8 @@ func (c *outcomeCounts) Done(_ *record.Ack, o record.Outcome) {
 		c.filtered.Add(1)
 	case record.DeadLettered:
 		c.deadLettered.Add(1)
+	case record.Unprocessed:
+		c.unprocessed.Add(1)
 	default:
 		c.dropped.Add(1)
 	}
@@ -245,7 +247,7 @@ func (r *Runner) sink(name string) (*sinkRT, error) {
 			return nil, err
 		}
 	}
-	s := &sinkRT{name: name, sink: k, obs: r.obs}
+	s := &sinkRT{name: name, sink: k, obs: r.obs, retries: r.pl.settings.SinkRetries, backoff: r.pl.settings.SinkRetryBackoff}
 	r.sinks[name] = s
 	r.closers = append(r.closers, func(context.Context) error {
 		if err := k.Close(); err != nil {
@@ -513,11 +515,12 @@ func (r *Runner) closeAll(ctx context.Context) error {
 }
 
 // dropQueue empties a stage's queue after a hard stop without processing
-// it, counting the records as dropped so nothing vanishes from the books.
+// it: the records end as unprocessed (not acknowledged), so nothing
+// vanishes from the books and a checkpointing source reads them again.
 func dropQueue(in <-chan batch) {
 	for rest := range in {
 		for _, rec := range rest.recs {
-			end(rec, record.Dropped)
+			end(rec, record.Unprocessed)
 		}
 	}
 }

@@ -71,9 +71,10 @@ func (e *emitter) Emit(ctx context.Context, recs []*record.Record) error {
 	r := e.s.r
 	if err := ctx.Err(); err != nil {
 		// The run is stopping: these records were read but will not be
-		// processed; they are counted as in and dropped so the books balance.
+		// processed; they are counted as in and unprocessed so the books
+		// balance, and not acknowledged.
 		r.counts.in.Add(int64(len(recs)))
-		r.counts.dropped.Add(int64(len(recs)))
+		r.counts.unprocessed.Add(int64(len(recs)))
 		return err
 	}
 	start := time.Now()

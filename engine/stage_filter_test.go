@@ -166,8 +166,8 @@ edges: [{from: in, to: m0}, {from: m0, to: m}, {from: m, to: s}]
 	}
 }
 
-// TestSinkProc_Process_WriteFails: a sink whose write fails dead-letters
-// the batch with the sink's name; the run carries on and the other branch
+// TestSinkProc_Process_WriteFails: a sink whose write keeps failing
+// dead-letters the batch with the sink's name once the retries are spent; the run carries on and the other branch
 // of a fan-out still delivers.
 func TestSinkProc_Process_WriteFails(t *testing.T) {
 	dir := t.TempDir()
@@ -177,7 +177,7 @@ func TestSinkProc_Process_WriteFails(t *testing.T) {
 	}
 	writeFile(t, dir, "in.jsonl", in.String())
 	sum, dl, err := runFile(t, dir, `id: s
-settings: {batch_size: 3}
+settings: {batch_size: 3, sink_retries: 2, sink_retry_backoff: 1ms}
 sources: [{name: in, type: file, path: in.jsonl}]
 services:
   good: {type: file, path: good.jsonl}
@@ -204,7 +204,7 @@ edges: [{from: in, to: fo}]
 		t.Fatalf("%d dead letters: %s", len(reasons), dl)
 	}
 	for i, r := range reasons {
-		if r != `sink "broken": connection reset` || !strings.Contains(payloads[i], `"bad":true`) {
+		if r != `sink "broken": connection reset (3 attempts)` || !strings.Contains(payloads[i], `"bad":true`) {
 			t.Fatalf("dead letter %d: %q %s", i, r, payloads[i])
 		}
 	}

@@ -101,10 +101,11 @@ type processor interface {
 	process(ctx context.Context, bc *batchCtx, in, out []*record.Record) []*record.Record
 }
 
-// idler is a processor that wants to know when its queue has run dry (a
-// sink flushes then).
+// idler is a processor that wants to know when its queue has run dry, and
+// when it has ended (a sink flushes then); what it dead-letters goes
+// through bc.
 type idler interface {
-	idle(ctx context.Context, r *Runner) error
+	idle(ctx context.Context, bc *batchCtx)
 }
 
 // inputRunner is a processor that consumes its input queues itself (a

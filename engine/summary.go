@@ -20,6 +20,10 @@ type Summary struct {
 	Filtered     int64
 	Dropped      int64
 	DeadLettered int64
+	// Unprocessed counts records the run did not handle: caught in a queue
+	// by a hard stop, or written neither by their sink nor by the
+	// dead-letter sink. They are not acknowledged to their source.
+	Unprocessed int64
 	// InFlight is In minus the records that have ended (0 after a run).
 	InFlight int64
 	// Late counts records found behind the watermark by more than the
@@ -35,8 +39,11 @@ type Summary struct {
 	// Edges counts the records that crossed each edge (a record copied to
 	// two targets crosses two edges), in plan order.
 	Edges []EdgeStats
-	// Sinks counts, per sink service, the records it accepted.
-	Sinks []SinkStats
+	// Sinks counts, per sink service, the records it wrote (flushed), and
+	// DeadLetters what the dead-letter sink wrote (Written) and could not
+	// write (Lost).
+	Sinks       []SinkStats
+	DeadLetters SinkStats
 	// Stopped reports that the run was stopped (context cancelled, Drain)
 	// before its sources were exhausted.
 	Stopped bool
@@ -67,12 +74,13 @@ type EdgeStats struct {
 type SinkStats struct {
 	Name    string
 	Written int64
+	Lost    int64 // dead letters the dead-letter sink could not write
 	Errors  int64
 }
 
 // Balanced reports whether every record read is accounted for.
 func (s Summary) Balanced() bool {
-	return s.In == s.Delivered+s.Filtered+s.Dropped+s.DeadLettered
+	return s.In == s.Delivered+s.Filtered+s.Dropped+s.DeadLettered+s.Unprocessed
 }
 
 // String renders the one-line summary the CLI prints.
@@ -80,6 +88,9 @@ func (s Summary) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "records in %d = out %d + filtered %d + dropped %d + dead-lettered %d",
 		s.In, s.Delivered, s.Filtered, s.Dropped, s.DeadLettered)
+	if s.Unprocessed != 0 {
+		fmt.Fprintf(&b, " + unprocessed %d", s.Unprocessed)
+	}
 	if s.InFlight != 0 {
 		fmt.Fprintf(&b, " (+%d in flight)", s.InFlight)
 	}
@@ -101,6 +112,7 @@ func (r *Runner) Summary() Summary {
 		Filtered:     r.counts.filtered.Load(),
 		Dropped:      r.counts.dropped.Load(),
 		DeadLettered: r.counts.deadLettered.Load(),
+		Unprocessed:  r.counts.unprocessed.Load(),
 	}
 	s.In = r.counts.in.Load()
 	s.Late = r.clock.late.Load()
@@ -109,7 +121,7 @@ func (r *Runner) Summary() Summary {
 		s.Watermark = wm.Time()
 	}
 	s.Sources = srcs
-	s.InFlight = s.In - s.Delivered - s.Filtered - s.Dropped - s.DeadLettered
+	s.InFlight = s.In - s.Delivered - s.Filtered - s.Dropped - s.DeadLettered - s.Unprocessed
 	if st := r.start.Load(); st != 0 {
 		s.Elapsed = time.Since(time.Unix(0, st))
 	}
@@ -140,6 +152,9 @@ func (r *Runner) Summary() Summary {
 	for _, name := range names {
 		sk := r.sinks[name]
 		s.Sinks = append(s.Sinks, SinkStats{Name: name, Written: sk.written.Load(), Errors: sk.errors.Load()})
+	}
+	if d := r.dl; d != nil {
+		s.DeadLetters = SinkStats{Name: d.name, Written: d.written.Load(), Lost: d.lost.Load(), Errors: d.errors.Load()}
 	}
 	s.Stopped = r.stopped.Load()
 	return s

@@ -245,7 +245,7 @@ func describe(r *record.Record) string {
 
 // flush sends every pending batch downstream with the worker's output
 // watermark. It blocks while a target's queue is full (backpressure). On a
-// hard stop the unsent records are ended as dropped.
+// hard stop the unsent records end as unprocessed.
 func (w *worker) flush(ctx context.Context) {
 	var wm int64
 	wmKnown := false
@@ -264,7 +264,7 @@ func (w *worker) flush(ctx context.Context) {
 			w.r.obs.EdgeRecords(w.n.id, sl.st.n.id, len(recs))
 		case <-ctx.Done():
 			for _, r := range recs {
-				end(r, record.Dropped)
+				end(r, record.Unprocessed)
 			}
 		}
 	}

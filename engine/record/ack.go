@@ -11,8 +11,13 @@ type Outcome uint32
 const (
 	Dropped      Outcome = 1 << iota // deliberately dropped (unmatched route policy, plugin drop, late policy)
 	Filtered                         // rejected by a filter stage
-	Delivered                        // written by a sink
-	DeadLettered                     // handed to the dead-letter sink
+	Delivered                        // written by a sink, and flushed
+	DeadLettered                     // written to the dead-letter sink, and flushed
+	// Unprocessed: the run stopped before this path was handled (a hard
+	// stop after the drain timeout), or neither its sink nor the
+	// dead-letter sink could write it. The source record is not
+	// acknowledged: a checkpointing source reads it again.
+	Unprocessed
 )
 
 // String names the outcome.
@@ -26,13 +31,15 @@ func (o Outcome) String() string {
 		return "delivered"
 	case DeadLettered:
 		return "dead_lettered"
+	case Unprocessed:
+		return "unprocessed"
 	}
 	return "unknown"
 }
 
 // Final reduces a set of outcome bits to the one with highest precedence.
 func (o Outcome) Final() Outcome {
-	for _, x := range []Outcome{DeadLettered, Delivered, Filtered, Dropped} {
+	for _, x := range []Outcome{Unprocessed, DeadLettered, Delivered, Filtered, Dropped} {
 		if o&x != 0 {
 			return x
 		}

@@ -32,6 +32,7 @@ func TestAck_End_FinalOutcomePrecedence(t *testing.T) {
 		{"delivered beats dropped", []Outcome{Dropped, Delivered}, Delivered},
 		{"dead letter beats delivered", []Outcome{Delivered, DeadLettered, Delivered}, DeadLettered},
 		{"filtered beats dropped", []Outcome{Dropped, Filtered}, Filtered},
+		{"unprocessed beats everything", []Outcome{Delivered, Unprocessed, DeadLettered}, Unprocessed},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
