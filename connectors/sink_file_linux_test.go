@@ -40,7 +40,8 @@ func TestFileSink_Flush_FullTmpfs(t *testing.T) {
 	p := filepath.Join(dir, "out.jsonl")
 	cfg := &FileSinkConfig{Path: p, Format: FormatPayload, BufferBytes: 4096, Sync: SyncFlush}
 	s := buildSink(t, "file", cfg, Env{})
-	t.Cleanup(func() { s.Close() })              // before the unmount, when the test fails early
+	// Closed before the unmount, also when the test fails early.
+	t.Cleanup(func() { s.Close() })
 	const width, perBatch, batches = 100, 30, 20 // 60,000 bytes: more than fits
 	var committed strings.Builder
 	var retry [][]*record.Record

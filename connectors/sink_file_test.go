@@ -479,3 +479,36 @@ func TestFileSink_Write_EnvelopeInvalidUTF8(t *testing.T) {
 		checkEnvelope(t, []byte(l), recs[i])
 	}
 }
+
+// BenchmarkFileSink measures the sync policy's cost: one Flush per batch
+// of records (as the engine flushes a sink), on a file in the directory
+// named by $CONVEYOR_BENCH_DIR (default: the test's temporary directory;
+// fsync is free on a tmpfs, so point it at a real disk).
+func BenchmarkFileSink(b *testing.B) {
+	for _, sync := range []string{SyncNone, SyncFlush} {
+		for _, n := range []int{64, 1024} {
+			b.Run(fmt.Sprintf("sync=%s/batch=%d", sync, n), func(b *testing.B) {
+				dir := os.Getenv("CONVEYOR_BENCH_DIR")
+				if dir == "" {
+					dir = b.TempDir()
+				}
+				recs, text := lineBatch(0, n, 112)
+				cfg := &FileSinkConfig{Path: filepath.Join(dir, "bench.jsonl"), Format: FormatPayload, BufferBytes: 1 << 20, Sync: sync}
+				s := buildSink(b, "file", cfg, Env{})
+				defer os.Remove(cfg.Path)
+				defer s.Close()
+				b.SetBytes(int64(len(text)))
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := s.Write(context.Background(), recs); err != nil {
+						b.Fatal(err)
+					}
+					if err := s.Flush(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+			})
+		}
+	}
+}
