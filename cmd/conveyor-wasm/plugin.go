@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,37 +22,78 @@ import (
 	"github.com/conveyor-etl/conveyor-wasm/plugins"
 )
 
-// pluginCommand is `conveyor-wasm plugin`: inspect a plugin module, or run
-// it as a filter over JSON Lines.
+// pluginCommand is `conveyor-wasm plugin`: inspect a plugin module, run it
+// as a filter over JSON Lines, check it, or start a new plugin project.
 func pluginCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "plugin",
-		Usage: "inspect or try out a WebAssembly plugin",
+		Usage: "inspect, try out, check or create a WebAssembly plugin",
 		Subcommands: []*cli.Command{
 			pluginInspectCommand(),
 			pluginRunCommand(),
+			pluginTestCommand(),
+			pluginNewCommand(),
 		},
 	}
+}
+
+// configFlag is the repeatable --config KEY=VALUE flag.
+var configFlag = &cli.StringSliceFlag{Name: "config", Usage: "plugin config entry `KEY=VALUE` (repeatable)"}
+
+// runtimeFlag is --runtime.
+func runtimeFlag() *cli.StringFlag {
+	return &cli.StringFlag{Name: "runtime", Usage: "WebAssembly `RUNTIME`: " + strings.Join(plugins.Runtimes(), ", "),
+		Value: plugins.DefaultRuntime}
+}
+
+// parseConfig reads the --config flags.
+func parseConfig(c *cli.Context) (map[string]string, error) {
+	cfg := map[string]string{}
+	for _, kv := range c.StringSlice("config") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, &exitError{code: 2, err: fmt.Errorf("--config %q: want KEY=VALUE", kv)}
+		}
+		cfg[k] = v
+	}
+	return cfg, nil
+}
+
+// pluginName is the default plugin name for a path: its base name without
+// .wasm.
+func pluginName(path string) string {
+	return strings.TrimSuffix(filepath.Base(path), ".wasm")
 }
 
 func pluginInspectCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "inspect",
-		Usage:     "say what a .wasm file is, what it imports and exports, and whether it loads as a plugin",
+		Usage:     "say what a .wasm file is, what it imports and exports, and whether it loads as a plugin with the given config",
 		ArgsUsage: "FILE.wasm",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print the description as JSON"},
+			configFlag,
+			runtimeFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return &exitError{code: 2, err: fmt.Errorf("usage: conveyor-wasm plugin inspect FILE.wasm")}
 			}
 			path := c.Args().First()
+			cfg, err := parseConfig(c)
+			if err != nil {
+				return err
+			}
 			wasm, err := os.ReadFile(path)
 			if err != nil {
 				return &exitError{code: 1, err: err}
 			}
-			info, err := plugins.Inspect(c.Context, wasm)
+			ctx := c.Context
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			info, err := plugins.InspectWith(ctx, wasm, plugins.InspectOptions{
+				Name: pluginName(path), Runtime: c.String("runtime"), Config: cfg})
 			if err != nil {
 				return &exitError{code: 1, err: fmt.Errorf("%s: %w", path, err)}
 			}
@@ -90,6 +133,19 @@ func writeInfo(w io.Writer, path string, info plugins.Info) {
 	fmt.Fprintf(w, "abi:      %s (host %s)\n", abiVersion, abi.FormatVersion(abi.Version))
 	fmt.Fprintf(w, "runtime:  %s\n", info.Runtime)
 	fmt.Fprintf(w, "memory:   min %d pages, max %s\n", info.MemoryMinPages, maxPages)
+	var kinds []string
+	if info.Transform {
+		kinds = append(kinds, "transform")
+	}
+	if info.Lookup {
+		kinds = append(kinds, "lookup")
+	}
+	if len(kinds) > 0 {
+		fmt.Fprintf(w, "serves:   %s\n", strings.Join(kinds, ", "))
+	}
+	if info.Init != "" {
+		fmt.Fprintf(w, "init:     %s\n", info.Init)
+	}
 	fmt.Fprintf(w, "loads:    %s\n", loads)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "exports:\n")
@@ -123,11 +179,12 @@ func pluginRunCommand() *cli.Command {
 			"line number; a failed batch stops the run with exit status 1.",
 		ArgsUsage: "FILE.wasm",
 		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "config", Usage: "plugin config entry `KEY=VALUE` (repeatable)"},
+			configFlag,
+			runtimeFlag(),
 			&cli.StringFlag{Name: "key-field", Usage: "top-level JSON `FIELD` of each line to use as the record key"},
 			&cli.IntFlag{Name: "batch", Value: 256, Usage: "records per batch"},
 			&cli.BoolFlag{Name: "envelope", Usage: "write outputs as {key, payload, metadata, event_time} objects"},
-			&cli.UintFlag{Name: "memory-pages", Usage: "memory limit in 64 KiB pages (default 4096)"},
+			&cli.UintFlag{Name: "memory-pages", Usage: fmt.Sprintf("memory limit in 64 KiB pages (default %d, as in pipelines)", plugins.DefaultMemoryPages)},
 			&cli.DurationFlag{Name: "timeout", Usage: "time limit per batch (default 10s; negative: none)"},
 		},
 		Action: runPlugin,
@@ -138,13 +195,9 @@ func runPlugin(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return &exitError{code: 2, err: fmt.Errorf("usage: conveyor-wasm plugin run FILE.wasm [--config KEY=VALUE ...]")}
 	}
-	cfg := map[string]string{}
-	for _, kv := range c.StringSlice("config") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return &exitError{code: 2, err: fmt.Errorf("--config %q: want KEY=VALUE", kv)}
-		}
-		cfg[k] = v
+	cfg, err := parseConfig(c)
+	if err != nil {
+		return err
 	}
 	batch := c.Int("batch")
 	if batch <= 0 {
@@ -156,6 +209,7 @@ func runPlugin(c *cli.Context) error {
 	}
 	p, err := plugins.Load(ctx, plugins.Options{
 		Path:      c.Args().First(),
+		Runtime:   c.String("runtime"),
 		Config:    cfg,
 		Instances: 1,
 		Limits:    plugins.Limits{MemoryPages: uint32(c.Uint("memory-pages")), BatchTimeout: c.Duration("timeout")},
@@ -186,7 +240,32 @@ func runPlugin(c *cli.Context) error {
 	if err := sc.Err(); err != nil {
 		return &exitError{code: 1, err: fmt.Errorf("read stdin: %w", err)}
 	}
-	return r.flush(ctx)
+	if err := r.flush(ctx); err != nil {
+		return err
+	}
+	writeCounters(c.App.ErrWriter, p.Stats())
+	return nil
+}
+
+// writeCounters prints the guest's counters (metric_add_v1) and the log
+// lines the rate limit suppressed, if any, on one line.
+func writeCounters(w io.Writer, s plugins.Stats) {
+	if len(s.Metrics) == 0 && s.LogLinesSuppressed == 0 {
+		return
+	}
+	names := make([]string, 0, len(s.Metrics))
+	for k := range s.Metrics {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	var parts []string
+	for _, k := range names {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, s.Metrics[k]))
+	}
+	if s.LogLinesSuppressed > 0 {
+		parts = append(parts, fmt.Sprintf("(log lines suppressed: %d)", s.LogLinesSuppressed))
+	}
+	fmt.Fprintf(w, "plugin counters: %s\n", strings.Join(parts, " "))
 }
 
 // pluginLogger logs to the app's error stream at the app's --log-level

@@ -54,7 +54,7 @@ func TestPluginInspect_Noop_Loads(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"what:     conveyor plugin, ABI 1.0", "abi:      1.0 (host 1.0)", "loads:    yes",
+		"what:     conveyor transform plugin, ABI 1.1", "abi:      1.1 (host 1.1)", "serves:   transform", "init:     ok", "loads:    yes",
 		"conveyor_process", "(i32,i32)->i64", "wasi_snapshot_preview1.fd_write", "runtime:  wazero",
 	} {
 		if !strings.Contains(out, want) {
@@ -69,7 +69,7 @@ func TestPluginInspect_Refused(t *testing.T) {
 		want  []string
 	}{
 		{"forbiddenimport", []string{"loads:    no", "REFUSED: network access is not granted", "import wasi_snapshot_preview1.sock_accept is not allowed"}},
-		{"wrongversion", []string{"abi:      2.0 (host 1.0)", "loads:    no", "guest ABI version 2.0 is not compatible"}},
+		{"wrongversion", []string{"abi:      2.0 (host 1.1)", "loads:    no", "guest ABI version 2.0 is not compatible"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.guest, func(t *testing.T) {
@@ -95,7 +95,7 @@ func TestPluginInspect_JSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &info); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	if !info.Loadable || info.ABI != "1.0" || len(info.Exports) == 0 {
+	if !info.Loadable || info.ABI != "1.1" || len(info.Exports) == 0 || !strings.HasPrefix(info.Name, "noop-") || info.Init != "ok" {
 		t.Fatalf("info = %+v", info)
 	}
 }
@@ -192,4 +192,76 @@ func TestPluginRun_Errors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestPluginInspect_RunsInitWithConfig(t *testing.T) {
+	path := testGuest(t, "initerror")
+	out, _, err := runPluginCLI(t, "", "inspect", "--config", "fail=bad key", path)
+	if exitCode(err) != 1 || !strings.Contains(out, "init:     failed: init refused: bad key") || !strings.Contains(out, "loads:    no") {
+		t.Fatalf("err = %v, output:\n%s", err, out)
+	}
+	if out, _, err := runPluginCLI(t, "", "inspect", path); err != nil || !strings.Contains(out, "init:     ok") {
+		t.Fatalf("without the failing key: err = %v, output:\n%s", err, out)
+	}
+}
+
+func TestPluginInspect_NotWasmSaysWhatItIs(t *testing.T) {
+	elf := filepath.Join(t.TempDir(), "x.wasm")
+	os.WriteFile(elf, []byte("\x7fELF\x02\x01\x01\x00rest"), 0o644)
+	_, _, err := runPluginCLI(t, "", "inspect", elf)
+	if exitCode(err) != 1 || !strings.Contains(err.Error(), "an ELF executable") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestPluginTest_Noop_Passes(t *testing.T) {
+	out, _, err := runPluginCLI(t, "", "test", testGuest(t, "noop"))
+	if err != nil {
+		t.Fatalf("err = %v\n%s", err, out)
+	}
+	for _, want := range []string{"PASS load", "PASS empty batch", "PASS sample batch", "PASS 1 MiB record", "PASS 10,000 records", "PASS deterministic"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestPluginTest_Trap_Fails(t *testing.T) {
+	out, _, err := runPluginCLI(t, "", "test", "--input", writeFile(t, "in.jsonl", "{\"n\":1}\npanic\n"), testGuest(t, "trap"))
+	if exitCode(err) != 1 || !strings.Contains(out, "FAIL sample batch") || !strings.Contains(out, "FAIL faults") {
+		t.Fatalf("err = %v, output:\n%s", err, out)
+	}
+}
+
+func TestPluginTest_Lookup(t *testing.T) {
+	path := plugintest.BuildGo(t, filepath.Join("..", "..", "examples", "plugins", "user-tier"))
+	out, _, err := runPluginCLI(t, "", "test", "--keys", "u1,nobody", path)
+	if err != nil || !strings.Contains(out, "PASS lookup: 2 keys, 1 hits") || strings.Contains(out, "sample batch") {
+		t.Fatalf("err = %v, output:\n%s", err, out)
+	}
+}
+
+func TestPluginNew_Go_WritesProject(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tagger")
+	out, _, err := runPluginCLI(t, "", "new", "--lang", "go", "--dir", dir, "tagger")
+	if err != nil || !strings.Contains(out, "created "+dir+" (go,") {
+		t.Fatalf("err = %v, output %q", err, out)
+	}
+	for _, f := range []string{"go.mod", "main.go", "main_test.go", "test.sh", "third_party/conveyor-wasm/sdk/go/conveyor.go", "third_party/conveyor-wasm/abi/frame.go"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+	if _, _, err := runPluginCLI(t, "", "new", "--lang", "go", "--dir", dir, "tagger"); exitCode(err) != 1 {
+		t.Fatalf("second run into the same dir: err = %v, want exit 1", err)
+	}
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
