@@ -129,6 +129,9 @@ type Env struct {
 	Logger *slog.Logger
 	Stdin  io.Reader
 	Stdout io.Writer
+	// Checkpoints, for a source, keeps its resume position across runs;
+	// nil when the run keeps no checkpoints.
+	Checkpoints Checkpoints
 }
 
 // Spec describes one connector type.
