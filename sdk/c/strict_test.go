@@ -22,7 +22,13 @@ type rawGuest struct {
 	stderr *bytes.Buffer
 }
 
-func newRawGuest(t *testing.T, wasm []byte) *rawGuest {
+// rawRuntime compiles a guest once for many rawGuests.
+type rawRuntime struct {
+	r        wazero.Runtime
+	compiled wazero.CompiledModule
+}
+
+func newRawRuntime(t *testing.T, wasm []byte) *rawRuntime {
 	t.Helper()
 	ctx := context.Background()
 	r := wazero.NewRuntime(ctx)
@@ -37,11 +43,23 @@ func newRawGuest(t *testing.T, wasm []byte) *rawGuest {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr := &bytes.Buffer{}
-	mod, err := r.InstantiateWithConfig(ctx, wasm, wazero.NewModuleConfig().WithStderr(stderr).WithStartFunctions("_initialize"))
+	compiled, err := r.CompileModule(ctx, wasm)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return &rawRuntime{r: r, compiled: compiled}
+}
+
+// guest instantiates a fresh instance: a trap leaves an instance unusable.
+func (rr *rawRuntime) guest(t *testing.T) *rawGuest {
+	t.Helper()
+	ctx := context.Background()
+	stderr := &bytes.Buffer{}
+	mod, err := rr.r.InstantiateModule(ctx, rr.compiled, wazero.NewModuleConfig().WithName("").WithStderr(stderr).WithStartFunctions("_initialize"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mod.Close(ctx) })
 	return &rawGuest{mod: mod, stderr: stderr}
 }
 
@@ -94,9 +112,10 @@ func TestFrames_Strict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rr := newRawRuntime(t, wasm)
 	emptyConfig := abi.AppendConfig(nil, nil)
 	t.Run("abi_example_echo", func(t *testing.T) {
-		g := newRawGuest(t, wasm)
+		g := rr.guest(t)
 		if _, packed, err := g.call("conveyor_init", emptyConfig); err != nil || packed != 0 {
 			t.Fatalf("init = %#x, %v", packed, err)
 		}
@@ -112,7 +131,7 @@ func TestFrames_Strict(t *testing.T) {
 		}
 	})
 	t.Run("abi_example_lookup", func(t *testing.T) {
-		g := newRawGuest(t, wasm)
+		g := rr.guest(t)
 		g.call("conveyor_init", emptyConfig)
 		req := []byte{0x43, 0x56, 0x59, 0x42, 1, 0, 1, 0, 3, 0, 0, 0, 2, 0, 0, 0, 5, 0, 0, 0, 'h', 'i', 't', '-', 'x', 0, 0, 0, 0}
 		out, _, err := g.call("conveyor_lookup", req)
@@ -150,7 +169,7 @@ func TestFrames_Strict(t *testing.T) {
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
-			g := newRawGuest(t, wasm)
+			g := rr.guest(t)
 			if tt.export != "conveyor_init" {
 				g.call("conveyor_init", emptyConfig)
 			}
