@@ -35,7 +35,6 @@ func checkSync(s string) error {
 // fake it to fail after a number of bytes, as a full disk does.
 type sinkFile interface {
 	io.Writer
-	io.ReaderAt
 	Truncate(size int64) error
 	Sync() error
 	Close() error
@@ -78,7 +77,7 @@ func openFileSink(path string, c *FileSinkConfig, log *slog.Logger) (*fileSink, 
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("output directory: %w", err)
 	}
-	flags := os.O_CREATE | os.O_RDWR | os.O_APPEND
+	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
 	if !c.Append {
 		flags |= os.O_TRUNC
 	}
@@ -91,7 +90,20 @@ func openFileSink(path string, c *FileSinkConfig, log *slog.Logger) (*fileSink, 
 		f.Close()
 		return nil, fmt.Errorf("output file: %w", err)
 	}
-	s, err := newFileSink(f, path, fi.Size(), fi.Mode().IsRegular(), c, log)
+	// The file is opened write-only (read-write would keep a named pipe
+	// from ever reporting that its reader left); reading its tail takes a
+	// second, read-only handle.
+	var tail io.ReaderAt
+	if c.Append && fi.Mode().IsRegular() && fi.Size() > 0 {
+		r, err := os.Open(path)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("output file: %w", err)
+		}
+		defer r.Close()
+		tail = r
+	}
+	s, err := newFileSink(f, tail, path, fi.Size(), fi.Mode().IsRegular(), c, log)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -101,15 +113,16 @@ func openFileSink(path string, c *FileSinkConfig, log *slog.Logger) (*fileSink, 
 
 // newFileSink makes a sink writing to f, whose size is size. When c.Append
 // is set and f is a regular file whose last byte is not '\n' (an earlier
-// writer was killed mid-line), it truncates f after its last '\n' and logs
-// how many bytes it removed.
-func newFileSink(f sinkFile, path string, size int64, regular bool, c *FileSinkConfig, log *slog.Logger) (*fileSink, error) {
+// writer was killed mid-line), it truncates f after its last '\n', which
+// it finds by reading tail (f's contents), and logs how many bytes it
+// removed.
+func newFileSink(f sinkFile, tail io.ReaderAt, path string, size int64, regular bool, c *FileSinkConfig, log *slog.Logger) (*fileSink, error) {
 	s := &fileSink{
 		path: path, format: c.Format, sync: c.Sync == SyncFlush,
 		f: f, regular: regular, committed: size,
 	}
 	if c.Append && regular && size > 0 {
-		keep, err := lastLineEnd(f, size)
+		keep, err := lastLineEnd(tail, size)
 		if err != nil {
 			return nil, fmt.Errorf("output file: find the last complete line: %w", err)
 		}

@@ -89,7 +89,7 @@ func newMemSink(t *testing.T, m *memFile, cfg FileSinkConfig) *fileSink {
 	t.Helper()
 	cfg.Format = cmpOr(cfg.Format, FormatPayload)
 	cfg.Sync = cmpOr(cfg.Sync, SyncNone)
-	s, err := newFileSink(m, "mem.jsonl", int64(len(m.data)), true, &cfg, slog.New(slog.DiscardHandler))
+	s, err := newFileSink(m, m, "mem.jsonl", int64(len(m.data)), true, &cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
