@@ -505,7 +505,7 @@ func FuzzAppendJSONString(f *testing.F) {
 }
 
 func FuzzAppendEnvelope(f *testing.F) {
-	for _, s := range []string{`{"a":1}`, "", "x", `{"a":`, "[1,\n2]", " \"s\" ", "\xff", `"\ud800"`, "1e5", "-0.5", "{\"a\":\"\u2028\"}"} {
+	for _, s := range []string{`{"a":1}`, "", "x", `{"a":`, "[1,\n2]", " \"s\" ", "\xff", `"\ud800"`, "1e5", "-0.5", "{\"a\":\"\u2028\"}", "{\"a\":\"\xff\"}", "[\"\xed\xa0\x80\"]"} {
 		f.Add(s, "k", "v")
 	}
 	f.Fuzz(func(t *testing.T, payload, key, meta string) {
