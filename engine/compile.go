@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -158,6 +159,7 @@ func Compile(p *Pipeline) (*Plan, error) {
 	c.edgesStep()
 	c.fanOutsAndIns()
 	compileEventTime(c)
+	c.checkPaths()
 	c.routeTables()
 	if len(c.errs) == 0 {
 		c.checkGraph()
@@ -504,6 +506,49 @@ func (c *compiler) fanOutsAndIns() {
 				}
 				if !slices.ContainsFunc(from.routes, func(r route) bool { return r.to == n }) {
 					c.addRoute(from, n, nil, p.pos(in.At))
+				}
+			}
+		}
+	}
+}
+
+// checkPaths refuses, before anything is opened, a source whose path or
+// glob can match a file a sink (or the dead-letter sink) writes (a run
+// would truncate or feed its own input), and two sinks writing one file
+// (their lines would interleave and tear).
+func (c *compiler) checkPaths() {
+	base := c.p.baseDir()
+	type writer struct {
+		svc  *service
+		path string
+	}
+	var writes []writer
+	for _, name := range slices.Sorted(maps.Keys(c.pl.services)) {
+		sv := c.pl.services[name]
+		pu, ok := sv.cfg.(connectors.PathUser)
+		if !ok {
+			continue
+		}
+		_, ws := pu.Paths(base)
+		for _, w := range ws {
+			for _, prev := range writes {
+				if connectors.Overlaps(prev.path, w) {
+					c.at(sv.svc.At, "service %q writes %s, which service %q writes too (at %s): their lines would interleave", name, w, prev.svc.name, c.p.pos(prev.svc.svc.At))
+				}
+			}
+			writes = append(writes, writer{sv, w})
+		}
+	}
+	for _, n := range c.pl.sources {
+		pu, ok := n.sourceCfg.(connectors.PathUser)
+		if !ok {
+			continue
+		}
+		reads, _ := pu.Paths(base)
+		for _, r := range reads {
+			for _, w := range writes {
+				if connectors.Overlaps(r, w.path) {
+					c.at(n.source.At, "source %q reads %s, which can match %s, written by service %q (at %s): the run would read its own output or truncate its input", n.id, r, w.path, w.svc.name, c.p.pos(w.svc.svc.At))
 				}
 			}
 		}

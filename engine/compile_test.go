@@ -478,3 +478,52 @@ edges: [{from: in, to: f}, {from: f, to: s}]
 		t.Fatalf("with no limit: %v", err)
 	}
 }
+
+// A source that would read a sink's output (or truncate its own input),
+// and two sinks on one file, are refused at compile time with positions.
+func TestPipeline_Compile_SamePathRefused(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, src string
+		want      []string
+	}{
+		{"sink on the input", `id: s
+sources: [{name: in, type: file, path: d.jsonl}]
+services: {out: {type: file, path: d.jsonl}}
+stages: [{id: s, type: sink, service_name: out}]
+edges: [{from: in, to: s}]
+`, []string{`p.yaml:2:11: source "in" reads `, `written by service "out" (at `}},
+		{"dead-letter sink on the input", `id: s
+settings: {dead_letter: dl}
+sources: [{name: in, type: file, path: ./data/../d.jsonl}]
+services: {out: {type: discard}, dl: {type: file, path: d.jsonl}}
+stages: [{id: s, type: sink, service_name: out}]
+edges: [{from: in, to: s}]
+`, []string{`p.yaml:3:11: source "in" reads`, `service "dl"`}},
+		{"glob matches an appending sink's output", `id: s
+sources: [{name: in, type: file, path: "logs/*.jsonl"}]
+services: {out: {type: file, path: logs/out.jsonl, append: true}}
+stages: [{id: s, type: sink, service_name: out}]
+edges: [{from: in, to: s}]
+`, []string{`source "in" reads`, `logs/out.jsonl, written by service "out"`}},
+		{"two sinks on one file", `id: s
+sources: [{name: in, type: generate, count: 1}]
+services: {a: {type: file, path: o.jsonl}, b: {type: file, path: ./o.jsonl}}
+stages: [{id: s, type: sink, service_name: a}, {id: t, type: sink, service_name: b}]
+edges: [{from: in, to: s}, {from: in, to: t}]
+`, []string{`p.yaml:3:47: service "b" writes `, `which service "a" writes too`}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			err := compileErr(t, c.src)
+			if err == nil {
+				t.Fatal("compiled")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("missing %q in:\n%v", w, err)
+				}
+			}
+		})
+	}
+}

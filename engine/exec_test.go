@@ -502,3 +502,26 @@ edges: [{from: in, to: s}]
 		t.Fatalf("first issue is not zeta's (line 4):\n%s", first)
 	}
 }
+
+// Blank lines are counted in the summary (they are not records, so not in
+// In), and a malformed line is dead-lettered with its position.
+func TestRunner_Summary_CountsBlankLines(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, dir, "in.jsonl", "{\"n\":1}\n\n   \n{\"n\":2}\n{bad\n\n")
+	sum, dl, err := runFile(t, dir, `id: blank
+sources: [{name: in, type: file, path: in.jsonl}]
+services: {out: {type: file, path: out.jsonl}}
+stages: [{id: s, type: sink, service_name: out}]
+edges: [{from: in, to: s}]
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.In != 3 || sum.Delivered != 2 || sum.DeadLettered != 1 || sum.Skipped != 3 || !sum.Balanced() {
+		t.Fatalf("summary %s (skipped %d)", sum, sum.Skipped)
+	}
+	if !strings.Contains(sum.String(), "; 3 blank lines skipped") || !strings.Contains(dl, "in.jsonl:5") {
+		t.Fatalf("summary %q, dead letters %s", sum, dl)
+	}
+}

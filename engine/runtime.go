@@ -70,6 +70,7 @@ type Runner struct {
 	edges [][]atomic.Int64
 
 	counts  outcomeCounts
+	skipped atomic.Int64 // input skipped by sources (blank lines)
 	clock   *eventClock
 	fatal   atomic.Pointer[error]
 	cancel  context.CancelCauseFunc

@@ -164,6 +164,25 @@ func (e *emitter) eventTime(rec *record.Record) bool {
 	return true
 }
 
+var (
+	_ connectors.SkipCounter    = (*emitter)(nil)
+	_ connectors.RecordRejecter = (*emitter)(nil)
+)
+
+// Skipped counts input a source skipped without making a record of it
+// (blank lines), for the summary.
+func (e *emitter) Skipped(n int, _ string) { e.s.r.skipped.Add(int64(n)) }
+
+// RejectRecord dead-letters input that could not become a record, with the
+// source's acknowledgement kept.
+func (e *emitter) RejectRecord(_ context.Context, rec *record.Record, err error) error {
+	r := e.s.r
+	r.counts.in.Add(1)
+	e.track(rec)
+	e.w.deadLetterKind(rec, err.Error(), "source")
+	return e.hard.Err()
+}
+
 func (e *emitter) Reject(ctx context.Context, raw []byte, origin string, err error) error {
 	r := e.s.r
 	r.counts.in.Add(1)

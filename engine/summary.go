@@ -44,6 +44,9 @@ type Summary struct {
 	// write (Lost).
 	Sinks       []SinkStats
 	DeadLetters SinkStats
+	// Skipped counts input the sources skipped without making records of
+	// it (blank lines); it is not part of In.
+	Skipped int64
 	// Stopped reports that the run was stopped (context cancelled, Drain)
 	// before its sources were exhausted.
 	Stopped bool
@@ -96,6 +99,9 @@ func (s Summary) String() string {
 	}
 	if s.Late > 0 {
 		fmt.Fprintf(&b, "; %d late", s.Late)
+	}
+	if s.Skipped > 0 {
+		fmt.Fprintf(&b, "; %d blank lines skipped", s.Skipped)
 	}
 	secs := s.Elapsed.Seconds()
 	if secs > 0 {
@@ -157,5 +163,6 @@ func (r *Runner) Summary() Summary {
 		s.DeadLetters = SinkStats{Name: d.name, Written: d.written.Load(), Lost: d.lost.Load(), Errors: d.errors.Load()}
 	}
 	s.Stopped = r.stopped.Load()
+	s.Skipped = r.skipped.Load()
 	return s
 }
