@@ -30,10 +30,10 @@ type deadLetter struct {
 	// written counts dead letters flushed; lost those the sink failed to
 	// take; errors the failed writes and flushes.
 	written, lost, errors atomic.Int64
-	ch   chan []dlItem
-	sink connectors.Sink
-	r    *Runner
-	now  func() time.Time
+	ch                    chan []dlItem
+	sink                  connectors.Sink
+	r                     *Runner
+	now                   func() time.Time
 }
 
 func newDeadLetter(s connectors.Sink, r *Runner) *deadLetter {
