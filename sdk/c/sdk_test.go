@@ -3,6 +3,7 @@
 package c_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -276,4 +277,37 @@ func TestConformance(t *testing.T) {
 		t.Fatal(err)
 	}
 	conformance.Run(t, conformance.Target{Guest: "c", Wasm: wasm})
+}
+
+// TestUserTier_MatchesGo looks up the same keys in the C user-tier
+// lookup plugin and the Go one (examples/plugins/user-tier), with and
+// without a default tier, and requires the same rows and misses.
+func TestUserTier_MatchesGo(t *testing.T) {
+	path := build(t, "examples/user-tier")
+	goPath := plugintest.BuildGo(t, "../../examples/plugins/user-tier")
+	keys := [][]byte{[]byte("u1"), []byte("u2"), []byte("nobody"), nil, []byte("u3"), []byte("c1"), []byte("u1"), []byte("U1"), []byte("u1 ")}
+	ctx := context.Background()
+	for _, cfg := range []map[string]string{nil, {"default_tier": "free"}, {"default_tier": "a\"b\\c é"}} {
+		p := load(t, "c-user-tier", path, cfg)
+		gp := load(t, "go-user-tier", goPath, cfg)
+		if c := p.Capabilities(); !c.Lookup || c.Transform {
+			t.Fatalf("capabilities = %+v, want a lookup only", c)
+		}
+		got, err := p.Lookup(ctx, keys, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := gp.Lookup(ctx, keys, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("config %q: %d results, Go %d", cfg, len(got), len(want))
+		}
+		for i := range want {
+			if got[i].Found != want[i].Found || !bytes.Equal(got[i].Row, want[i].Row) {
+				t.Errorf("config %q, key %q: %v %s, Go %v %s", cfg, keys[i], got[i].Found, got[i].Row, want[i].Found, want[i].Row)
+			}
+		}
+	}
 }

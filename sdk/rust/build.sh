@@ -22,23 +22,28 @@ die() { echo "sdk/rust/build.sh: $*" >&2; exit 1; }
 [ -x "$RUSTC" ] || command -v "$RUSTC" >/dev/null 2>&1 || die "no rustc at $RUSTC (apt-get install rustc libstd-rust-dev-wasm32)"
 
 lib() { # lib DIR
-    mkdir -p "$1"
+    # Built in a private directory and renamed into place, so concurrent
+    # builds sharing DIR never see a partial rlib.
+    tmp="$1/.lib.$$"
+    mkdir -p "$tmp"
     # shellcheck disable=SC2086
     "$RUSTC" $FLAGS --target $TARGET --crate-type rlib --crate-name conveyor \
-        "$here/src/lib.rs" --out-dir "$1" \
-        || die "building the SDK failed (is libstd-rust-dev-wasm32 installed?)"
+        "$here/src/lib.rs" --out-dir "$tmp" \
+        || { rm -rf "$tmp"; die "building the SDK failed (is libstd-rust-dev-wasm32 installed?)"; }
+    mv "$tmp/libconveyor.rlib" "$1/libconveyor.rlib"
+    rm -rf "$tmp"
 }
 
 plugin() { # plugin SRC OUT
     lib "$BUILD/$TARGET"
     mkdir -p "$(dirname "$2")"
     name=$(basename "$2" .wasm | tr -c 'a-zA-Z0-9_\n' '_')
-    tmp="$BUILD/$TARGET/$name.$$"
+    tmp="$BUILD/$TARGET/.$name.$$"
     mkdir -p "$tmp"
     # shellcheck disable=SC2086
     "$RUSTC" $FLAGS --target $TARGET --crate-type cdylib --crate-name "$name" \
         -C strip=symbols -L "$BUILD/$TARGET" --extern conveyor="$BUILD/$TARGET/libconveyor.rlib" \
-        "$1" --out-dir "$tmp"
+        "$1" --out-dir "$tmp" || { rm -rf "$tmp"; die "building $1 failed"; }
     mv "$tmp/$name.wasm" "$2"
     rmdir "$tmp"
 }
