@@ -29,8 +29,8 @@ func absPath(baseDir, p string) string {
 	return filepath.Clean(p)
 }
 
-// isGlob reports whether the file source reads p as a glob.
-func isGlob(p string) bool { return strings.ContainsAny(p, "*?[") }
+// hasGlobMeta reports whether the file source reads p as a glob.
+func hasGlobMeta(p string) bool { return strings.ContainsAny(p, "*?[") }
 
 // Overlaps reports whether a file source reading glob (a glob, or a plain
 // path when it has none of * ? [) can read the file at path, a sink's
@@ -44,11 +44,11 @@ func isGlob(p string) bool { return strings.ContainsAny(p, "*?[") }
 // Two sinks writing one file is Overlaps(pathA, pathB) with plain paths.
 func Overlaps(glob, path string) bool {
 	glob, path = filepath.Clean(glob), filepath.Clean(path)
-	if !isGlob(glob) {
+	if !hasGlobMeta(glob) {
 		return SameFile(glob, path)
 	}
 	globs := []string{glob}
-	if dir, base := filepath.Split(glob); !isGlob(dir) {
+	if dir, base := filepath.Split(glob); !hasGlobMeta(dir) {
 		if r := resolve(filepath.Clean(dir)); r != filepath.Clean(dir) {
 			globs = append(globs, filepath.Join(r, base))
 		}
