@@ -24,7 +24,7 @@ import (
 
 // clang returns a clang that can build for wasm32-wasi, or skips the test
 // (fails it when CI=true) naming the packages to install.
-func clang(t *testing.T) string {
+func clang(t testing.TB) string {
 	t.Helper()
 	cc := os.Getenv("CC")
 	if cc == "" {
@@ -57,7 +57,7 @@ func clang(t *testing.T) string {
 // build builds the plugin from the .c files of dir with build.sh, cached
 // under os.TempDir by a hash of the compiler, conveyor.h and the sources,
 // and returns the .wasm path.
-func build(t *testing.T, dir string) string {
+func build(t testing.TB, dir string) string {
 	t.Helper()
 	cc := clang(t)
 	h := sha256.New()
@@ -103,7 +103,7 @@ func build(t *testing.T, dir string) string {
 // is compiled once however many times it is loaded.
 var cacheDir = filepath.Join(os.TempDir(), "conveyor-wasm-sdk-c-test-cache")
 
-func load(t *testing.T, name, path string, config map[string]string) *plugins.Plugin {
+func load(t testing.TB, name, path string, config map[string]string) *plugins.Plugin {
 	t.Helper()
 	ctx := context.Background()
 	p, err := plugins.Load(ctx, plugins.Options{Name: name, Path: path, Config: config, Instances: 1, CacheDir: cacheDir})

@@ -25,7 +25,7 @@ import (
 
 // rustc returns Debian's rustc with the wasm32-wasi standard library, or
 // skips the test (fails it when CI=true) naming the packages to install.
-func rustc(t *testing.T) string {
+func rustc(t testing.TB) string {
 	t.Helper()
 	rc := os.Getenv("RUSTC")
 	if rc == "" {
@@ -52,7 +52,7 @@ func rustc(t *testing.T) string {
 // build builds the plugin whose crate root is src with build.sh, cached
 // under os.TempDir by a hash of the compiler and every source file of the
 // SDK and the plugin, and returns the .wasm path.
-func build(t *testing.T, src string) string {
+func build(t testing.TB, src string) string {
 	t.Helper()
 	rc := rustc(t)
 	h := sha256.New()
@@ -97,7 +97,7 @@ func build(t *testing.T, src string) string {
 // is compiled once however many times it is loaded.
 var cacheDir = filepath.Join(os.TempDir(), "conveyor-wasm-sdk-rust-test-cache")
 
-func load(t *testing.T, name, path string, config map[string]string) *plugins.Plugin {
+func load(t testing.TB, name, path string, config map[string]string) *plugins.Plugin {
 	t.Helper()
 	ctx := context.Background()
 	p, err := plugins.Load(ctx, plugins.Options{Name: name, Path: path, Config: config, Instances: 1, CacheDir: cacheDir})
