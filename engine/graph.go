@@ -85,7 +85,7 @@ func (pl *Plan) Graph() Graph {
 		if n.kind == nodeSource {
 			gn.Kind, gn.Type = GraphNodeSource, n.source.Type
 		} else {
-			gn.Kind, gn.Type, gn.Service = GraphNodeStage, string(n.stage.Type), n.stage.ServiceName
+			gn.Kind, gn.Type, gn.Service = GraphNodeStage, string(n.stage.Type), stageService(n.stage)
 			if n.stage.Replicas > 1 {
 				gn.Replicas = n.stage.Replicas
 			}
@@ -116,8 +116,8 @@ func (pl *Plan) Graph() Graph {
 		g.Nodes = append(g.Nodes, GraphNode{ID: ServiceNodeID(name), Kind: GraphNodeService, Name: name, Type: sv.svc.Type, Role: sv.role()})
 	}
 	for _, n := range pl.nodes {
-		if n.kind == nodeStage && used[n.stage.ServiceName] {
-			g.Edges = append(g.Edges, GraphEdge{From: n.id, To: ServiceNodeID(n.stage.ServiceName), Kind: GraphEdgeService})
+		if n.kind == nodeStage && used[stageService(n.stage)] {
+			g.Edges = append(g.Edges, GraphEdge{From: n.id, To: ServiceNodeID(stageService(n.stage)), Kind: GraphEdgeService})
 		}
 	}
 	dl := GraphNode{ID: DeadLetterNodeID, Kind: GraphNodeDeadLetter, Name: "stderr", Type: "stderr"}
@@ -132,6 +132,15 @@ func (pl *Plan) Graph() Graph {
 		g.Edges = append(g.Edges, GraphEdge{From: n.id, To: DeadLetterNodeID, Kind: GraphEdgeDeadLetter})
 	}
 	return g
+}
+
+// stageService is the service a stage uses: its service_name, or a
+// lookup's lookup_service.
+func stageService(s *Stage) string {
+	if s.ServiceName == "" && s.Lookup != nil {
+		return s.Lookup.LookupService
+	}
+	return s.ServiceName
 }
 
 // role names what a service provides.
