@@ -28,6 +28,7 @@ import (
 // emitter to report in their place in the input.
 type block struct {
 	buf       []byte
+	start     int64 // the offset of buf (or long) in the file
 	firstLine int64
 	lines     int    // lines in buf, counting an unterminated last one
 	long      []byte // the first max_line_bytes of line firstLine, too long
@@ -43,6 +44,8 @@ type block struct {
 // blockReject is a line of a block that did not become a record.
 type blockReject struct {
 	at     int // the number of the block's records before it
+	line   int64
+	start  int64 // the line's offset in the file
 	raw    []byte
 	origin string
 	err    error
@@ -50,6 +53,12 @@ type blockReject struct {
 
 // readParallel reads one regular file with workers parse goroutines.
 func (s *fileSource) readParallel(ctx context.Context, out Emitter, r io.Reader, name string, workers int) error {
+	return s.readParallelAt(ctx, out, r, name, workers, readAt{})
+}
+
+// readParallelAt is readParallel from a position (r is there already),
+// tracked.
+func (s *fileSource) readParallelAt(ctx context.Context, out Emitter, r io.Reader, name string, workers int, at readAt) error {
 	ictx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
@@ -83,7 +92,7 @@ func (s *fileSource) readParallel(ctx context.Context, out Emitter, r io.Reader,
 		defer wg.Done()
 		defer close(order)
 		defer close(jobs)
-		s.readBlocks(r, send)
+		s.readBlocks(r, at.from, send)
 	}()
 	p := s.parser()
 	for range workers {
@@ -105,6 +114,7 @@ func (s *fileSource) readParallel(ctx context.Context, out Emitter, r io.Reader,
 	}
 
 	e := newEmitState(ctx, out, s.env.BatchSize)
+	e.track(at.tr, at.from, s.env.Name)
 	for {
 		var b *block
 		select {
@@ -127,22 +137,27 @@ func (s *fileSource) readParallel(ctx context.Context, out Emitter, r io.Reader,
 		next := 0
 		for _, rj := range b.rejects {
 			for ; next < rj.at; next++ {
-				if err := e.add(&b.recs[next].rec); err != nil {
+				if err := e.add(&b.recs[next]); err != nil {
 					return err
 				}
 			}
-			if err := out.Reject(ctx, rj.raw, rj.origin, rj.err); err != nil {
+			if err := e.reject(rj.raw, rj.origin, rj.line, rj.start, rj.err); err != nil {
 				return err
 			}
 		}
 		for ; next < len(b.recs); next++ {
-			if err := e.add(&b.recs[next].rec); err != nil {
+			if err := e.add(&b.recs[next]); err != nil {
 				return err
 			}
 		}
 		e.blanks += b.blanks
+		if b.buf != nil {
+			e.fr = filePos{off: b.start + int64(len(b.buf)), line: b.firstLine + int64(b.lines) - 1}
+		}
 		if b.long != nil {
-			if err := out.Reject(ctx, b.long, origin(name, b.firstLine), s.tooLong()); err != nil {
+			// The frontier stays before the long line until a later
+			// block (or the end) says where it ended.
+			if err := e.reject(b.long, origin(name, b.firstLine), b.firstLine, b.start, s.tooLong()); err != nil {
 				return err
 			}
 		}
@@ -154,15 +169,17 @@ func (s *fileSource) readParallel(ctx context.Context, out Emitter, r io.Reader,
 	}
 }
 
-// readBlocks reads r to its end in blocks of s.chunk bytes (more while a
-// line longer than that is still within max_line_bytes) and sends them in
-// order. It stops when send returns false.
-func (s *fileSource) readBlocks(r io.Reader, send func(*block) bool) {
+// readBlocks reads r, which is at position from, to its end in blocks of
+// s.chunk bytes (more while a line longer than that is still within
+// max_line_bytes) and sends them in order. It stops when send returns
+// false.
+func (s *fileSource) readBlocks(r io.Reader, from filePos, send func(*block) bool) {
 	var (
 		carry    []byte // the partial line after the last block's newline
-		spare    []byte // a buffer nothing points into, to read into again
-		skipping bool   // inside an over-long line, discarding until newline
-		line     int64  // lines sent so far
+		off      = from.off
+		spare    []byte      // a buffer nothing points into, to read into again
+		skipping bool        // inside an over-long line, discarding until newline
+		line     = from.line // lines sent so far
 	)
 	// dispatch sends whole lines, cut into jobs of about s.blockLines
 	// lines.
@@ -182,10 +199,11 @@ func (s *fileSource) readBlocks(r io.Reader, send func(*block) bool) {
 					}
 				}
 			}
-			if !send(&block{buf: piece, firstLine: line + 1, lines: pn}) {
+			if !send(&block{buf: piece, start: off, firstLine: line + 1, lines: pn}) {
 				return false
 			}
 			line += int64(pn)
+			off += int64(len(piece))
 			b, n = b[len(piece):], n-pn
 		}
 		return true
@@ -208,9 +226,11 @@ func (s *fileSource) readBlocks(r io.Reader, send func(*block) bool) {
 		if skipping {
 			i := bytes.IndexByte(buf, '\n')
 			if i < 0 {
+				off += int64(len(buf))
 				spare = buf
 				buf = nil
 			} else {
+				off += int64(i + 1)
 				buf, skipping = buf[i+1:], false
 			}
 		}
@@ -226,9 +246,10 @@ func (s *fileSource) readBlocks(r io.Reader, send func(*block) bool) {
 		// many is the \r of a \r\n still to come.
 		if rest := len(carry); rest > s.maxLine+1 || rest == s.maxLine+1 && carry[rest-1] != '\r' {
 			line++
-			if !send(&block{long: carry[:s.maxLine:s.maxLine], firstLine: line}) {
+			if !send(&block{long: carry[:s.maxLine:s.maxLine], start: off, firstLine: line}) {
 				return
 			}
+			off += int64(len(carry))
 			carry, skipping = nil, true
 		}
 		if err != nil {
@@ -264,24 +285,27 @@ func (s *fileSource) parseBlock(b *block, p *lineParser, name string) {
 	slab := make([]slot, b.lines)
 	k := 0
 	lineNo := b.firstLine
-	for buf := b.buf; len(buf) > 0; lineNo++ {
+	for buf, start := b.buf, b.start; len(buf) > 0; lineNo++ {
 		var line []byte
+		lineStart := start
 		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
 			line, buf = buf[:i:i], buf[i+1:]
+			start += int64(i + 1)
 		} else {
 			line, buf = buf, nil
 		}
 		line = trimCR(line)
 		if len(line) > s.maxLine {
-			b.rejects = append(b.rejects, blockReject{at: k, raw: line[:s.maxLine:s.maxLine], origin: origin(name, lineNo), err: s.tooLong()})
+			b.rejects = append(b.rejects, blockReject{at: k, line: lineNo, start: lineStart, raw: line[:s.maxLine:s.maxLine], origin: origin(name, lineNo), err: s.tooLong()})
 			continue
 		}
 		switch kind, err := p.parse(line, lineNo, &slab[k]); kind {
 		case lineBlank:
 			b.blanks++
 		case lineReject:
-			b.rejects = append(b.rejects, blockReject{at: k, raw: line, origin: origin(name, lineNo), err: err})
+			b.rejects = append(b.rejects, blockReject{at: k, line: lineNo, start: lineStart, raw: line, origin: origin(name, lineNo), err: err})
 		default:
+			slab[k].start = lineStart
 			k++
 		}
 	}

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
 	"github.com/valyala/fastjson"
@@ -24,7 +26,18 @@ type FileSourceConfig struct {
 	KeyField     string `yaml:"key_field" doc:"dot path of a payload field whose value becomes the record key (json_lines only)"`
 	MaxLineBytes int    `yaml:"max_line_bytes" doc:"longer lines are dead-lettered"`
 	ParseWorkers int    `yaml:"parse_workers" doc:"goroutines that split and validate the lines of a regular file, records kept in input order (0: GOMAXPROCS; 1: one goroutine); a named pipe or piped standard input is read on one goroutine, and partial batches are handed on before each read that may wait"`
+	// Follow and checkpoints: see file_follow.go and file_checkpoint.go.
+	Follow             bool          `yaml:"follow" doc:"keep reading the file as it grows, until the run is stopped: a rotated file (the path now names a new file) is read to its end and the new one from its start; a truncated file is read again from its start. One regular file only: not standard input, a pipe or a glob"`
+	PollInterval       time.Duration `yaml:"poll_interval" doc:"with follow: how often a file at its end is checked for new lines, rotation and truncation"`
+	CheckpointInterval time.Duration `yaml:"checkpoint_interval" doc:"with a state directory: how often the position after the last acknowledged line is saved; after a crash, lines read since the last save are read again"`
+	CheckpointRecords  int           `yaml:"checkpoint_records" doc:"with a state directory: also save after this many more acknowledged lines (0: by time only)"`
 }
+
+// Defaults of poll_interval and checkpoint_interval (also used for 0).
+const (
+	defaultPollInterval       = 200 * time.Millisecond
+	defaultCheckpointInterval = time.Second
+)
 
 const (
 	codecJSONLines = "json_lines"
@@ -52,7 +65,10 @@ func init() {
 		Kind:    KindSource,
 		Summary: "Reads JSON Lines (or plain lines) from files, a glob or standard input.",
 		NewConfig: func() any {
-			return &FileSourceConfig{Codec: codecJSONLines, MaxLineBytes: 1 << 20}
+			return &FileSourceConfig{
+				Codec: codecJSONLines, MaxLineBytes: 1 << 20,
+				PollInterval: defaultPollInterval, CheckpointInterval: defaultCheckpointInterval,
+			}
 		},
 		Check: func(cfg any) error { return cfg.(*FileSourceConfig).check() },
 		Build: func(cfg any, env Env) (any, error) { return newFileSource(cfg.(*FileSourceConfig), env) },
@@ -71,6 +87,23 @@ func (c *FileSourceConfig) check() error {
 	}
 	if c.ParseWorkers < 0 {
 		return fmt.Errorf("parse_workers must not be negative, got %d", c.ParseWorkers)
+	}
+	if c.CheckpointInterval < 0 {
+		return fmt.Errorf("checkpoint_interval must not be negative, got %s", c.CheckpointInterval)
+	}
+	if c.PollInterval < 0 {
+		return fmt.Errorf("poll_interval must not be negative, got %s", c.PollInterval)
+	}
+	if c.CheckpointRecords < 0 {
+		return fmt.Errorf("checkpoint_records must not be negative, got %d", c.CheckpointRecords)
+	}
+	if c.Follow {
+		if c.Path == "-" {
+			return errors.New("follow needs a file: standard input cannot be followed")
+		}
+		if isGlob(c.Path) {
+			return fmt.Errorf("follow needs one file, not a glob (%q)", c.Path)
+		}
 	}
 	return nil
 }
@@ -93,6 +126,12 @@ type fileSource struct {
 	blockLines int
 	// workers is the number of parse workers for a regular file (>= 1).
 	workers int
+	// poll and ckInterval are poll_interval and checkpoint_interval, their
+	// defaults where 0.
+	poll, ckInterval time.Duration
+	// ck saves the acknowledged prefix of each file; nil without
+	// Env.Checkpoints, and for standard input.
+	ck *fileCheckpointer
 }
 
 func newFileSource(c *FileSourceConfig, env Env) (*fileSource, error) {
@@ -102,6 +141,13 @@ func newFileSource(c *FileSourceConfig, env Env) (*fileSource, error) {
 	s := &fileSource{cfg: c, env: env, maxLine: c.MaxLineBytes, chunk: 1 << 20, blockLines: 1024, workers: c.ParseWorkers}
 	if s.workers == 0 {
 		s.workers = runtime.GOMAXPROCS(0)
+	}
+	s.poll, s.ckInterval = c.PollInterval, c.CheckpointInterval
+	if s.poll == 0 {
+		s.poll = defaultPollInterval
+	}
+	if s.ckInterval == 0 {
+		s.ckInterval = defaultCheckpointInterval
 	}
 	if c.KeyField != "" {
 		s.keyPath = strings.Split(c.KeyField, ".")
@@ -119,7 +165,7 @@ func newFileSource(c *FileSourceConfig, env Env) (*fileSource, error) {
 	if !filepath.IsAbs(p) && env.BaseDir != "" {
 		p = filepath.Join(env.BaseDir, p)
 	}
-	if strings.ContainsAny(c.Path, "*?[") {
+	if isGlob(c.Path) {
 		m, err := filepath.Glob(p)
 		if err != nil {
 			return nil, fmt.Errorf("bad glob %q: %w", c.Path, err)
@@ -130,16 +176,42 @@ func newFileSource(c *FileSourceConfig, env Env) (*fileSource, error) {
 		sort.Strings(m)
 		s.files = m
 	} else {
-		if _, err := os.Stat(p); err != nil {
+		fi, err := os.Stat(p)
+		if err != nil {
 			return nil, fmt.Errorf("input file: %w", err)
+		}
+		if c.Follow && !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("follow needs a regular file, %s is not one (a pipe or a device cannot be followed)", p)
 		}
 		s.files = []string{p}
 	}
 	return s, nil
 }
 
-func (s *fileSource) Close() error { return nil }
+func isGlob(path string) bool { return strings.ContainsAny(path, "*?[") }
 
+// Close stops the checkpoint committer after a last save of the
+// acknowledged prefix; it is called once the engine has finished with the
+// source's records.
+func (s *fileSource) Close() error {
+	if s.ck == nil {
+		return nil
+	}
+	return s.ck.close()
+}
+
+// Read reads the input to its end (with follow, until ctx is done).
+//
+// With Env.Checkpoints (and not standard input), Read resumes each file
+// where the last run's acknowledged prefix ended and tracks every record
+// it emits (see prefixTracker); the position is saved every
+// checkpoint_interval (and checkpoint_records), at the end of Read and by
+// Close. The guarantee is at-least-once: every line of a file is
+// delivered, filtered, dropped or dead-lettered at least once across runs.
+// A saved position covers only lines whose records were all acknowledged,
+// so after a crash the lines read again are those read since the last save
+// that was not yet covered: at most about checkpoint_interval times the
+// read rate, plus the records in flight in the pipeline.
 func (s *fileSource) Read(ctx context.Context, out Emitter) error {
 	if s.files == nil {
 		if f, ok := s.env.Stdin.(*os.File); ok && s.workers > 1 {
@@ -153,21 +225,46 @@ func (s *fileSource) Read(ctx context.Context, out Emitter) error {
 		// records that have not been written yet.
 		return s.readSeq(ctx, out, s.env.Stdin, "stdin", true)
 	}
-	for _, f := range s.files {
-		if err := ctx.Err(); err != nil {
+	if s.env.Checkpoints != nil && s.ck == nil {
+		ck, err := newFileCheckpointer(s.env.Checkpoints, s.ckInterval, s.cfg.CheckpointRecords, s.files, s.logger())
+		if err != nil {
 			return err
 		}
-		if err := s.readFile(ctx, out, f); err != nil {
-			return err
+		s.ck = ck
+	}
+	var err error
+	if s.cfg.Follow {
+		err = s.follow(ctx, out, s.files[0])
+	} else {
+		for _, f := range s.files {
+			if err = ctx.Err(); err != nil {
+				break
+			}
+			if err = s.readFile(ctx, out, f); err != nil {
+				break
+			}
 		}
 	}
-	return nil
+	if s.ck != nil {
+		if serr := s.ck.save(); serr != nil && err == nil {
+			err = serr
+		}
+	}
+	return err
+}
+
+func (s *fileSource) logger() *slog.Logger {
+	if s.env.Logger != nil {
+		return s.env.Logger
+	}
+	return slog.New(slog.DiscardHandler)
 }
 
 // readFile reads one named file. A regular file larger than one block is
 // read in blocks split on s.workers goroutines; a regular file is checked
-// for shrinking; anything else (a named
-// pipe, a device) is read like standard input, flushing before each read.
+// for shrinking; anything else (a named pipe, a device) is read like
+// standard input, flushing before each read. With checkpoints, a regular
+// file is resumed at its saved position and its records tracked.
 func (s *fileSource) readFile(ctx context.Context, out Emitter, name string) error {
 	fh, err := os.Open(name)
 	if err != nil {
@@ -181,19 +278,38 @@ func (s *fileSource) readFile(ctx context.Context, out Emitter, name string) err
 	if !fi.Mode().IsRegular() {
 		return s.readSeq(ctx, out, fh, name, true)
 	}
-	r := &shrinkCheck{f: fh, size: fi.Size(), next: shrinkCheckEvery}
-	if s.workers > 1 && fi.Size() > int64(s.chunk) {
-		// One block or less has nothing to share out.
-		return s.readParallel(ctx, out, r, name, s.workers)
+	var at readAt
+	if s.ck != nil {
+		at.from, at.tr = s.ck.begin(name, fh, fi, false)
+		if at.from.off > 0 {
+			if _, err := fh.Seek(at.from.off, io.SeekStart); err != nil {
+				return fmt.Errorf("input file: %w", err)
+			}
+		}
 	}
-	return s.readSeq(ctx, out, r, name, false)
+	r := &shrinkCheck{f: fh, size: fi.Size(), read: at.from.off, next: at.from.off + shrinkCheckEvery}
+	if s.workers > 1 && fi.Size()-at.from.off > int64(s.chunk) {
+		// One block or less has nothing to share out.
+		return s.readParallelAt(ctx, out, r, name, s.workers, at)
+	}
+	return s.readSeqAt(ctx, out, r, name, false, at)
+}
+
+// readAt says where a read starts and who tracks its records.
+type readAt struct {
+	from filePos
+	tr   *prefixTracker // nil: records are not tracked
+	// idle, with follow, is set by readSeqAt for the reader to call
+	// before it waits for the file to grow.
+	idle *func() error
 }
 
 // slot holds one record and its Ack; records are allocated in slabs of
 // slots, so that one allocation serves many records.
 type slot struct {
-	rec record.Record
-	ack record.Ack
+	rec   record.Record
+	ack   record.Ack
+	start int64 // the line's byte offset in its file
 }
 
 // lineParser is the per-line work shared by both read paths: a line (its
@@ -259,6 +375,11 @@ func origin(name string, lineNo int64) string {
 // emitState batches records for an Emitter: both read paths hand it records
 // in input order and it emits batches of exactly bs records (a shorter one
 // only at a flush), reporting blank lines to a SkipCounter as it goes.
+//
+// With a tracker, each record's Ack reports to it, and a flush registers
+// the batch's lines and moves the tracker's frontier to fr (which the read
+// loop moves past each line it has finished with) before it emits; rejects
+// go through the Emitter's RecordRejecter, tracked like records.
 type emitState struct {
 	ctx    context.Context
 	out    Emitter
@@ -266,6 +387,12 @@ type emitState struct {
 	bs     int
 	batch  []*record.Record
 	blanks int
+
+	tr       *prefixTracker // nil: not tracked
+	rejecter RecordRejecter // nil when not tracked or out is not one
+	source   string         // Source of rejected records
+	pend     []pendingLine  // lines of batch, to register at the flush
+	fr       filePos        // every line up to here has been handed over
 }
 
 func newEmitState(ctx context.Context, out Emitter, bs int) *emitState {
@@ -274,7 +401,16 @@ func newEmitState(ctx context.Context, out Emitter, bs int) *emitState {
 	return e
 }
 
-func (e *emitState) add(r *record.Record) error {
+// track makes e track records for t, starting at from.
+func (e *emitState) track(t *prefixTracker, from filePos, source string) {
+	if t == nil {
+		return
+	}
+	e.tr, e.fr, e.source = t, from, source
+	e.rejecter, _ = e.out.(RecordRejecter)
+}
+
+func (e *emitState) add(sl *slot) error {
 	if e.batch == nil {
 		// Once per batch: stop promptly even if the Emitter does not.
 		if err := e.ctx.Err(); err != nil {
@@ -282,19 +418,42 @@ func (e *emitState) add(r *record.Record) error {
 		}
 		e.batch = make([]*record.Record, 0, e.bs)
 	}
-	e.batch = append(e.batch, r)
+	if e.tr != nil {
+		sl.ack.Init(e.tr, sl.ack.Seq)
+		e.pend = append(e.pend, pendingLine{line: sl.ack.Seq, start: sl.start})
+	}
+	e.batch = append(e.batch, &sl.rec)
 	if len(e.batch) == e.bs {
 		return e.flush()
 	}
 	return nil
 }
 
-// flush reports blank lines counted so far and emits the partial batch.
+// reject hands on a line that did not become a record. Tracked, it goes
+// through RecordRejecter with an Ack like a record's; an Emitter without
+// RecordRejecter cannot say when the dead letter is durable, so such a
+// line counts as acknowledged once the frontier passes it.
+func (e *emitState) reject(raw []byte, origin string, line, start int64, err error) error {
+	if e.tr == nil || e.rejecter == nil {
+		return e.out.Reject(e.ctx, raw, origin, err)
+	}
+	rec := &record.Record{Payload: raw, Origin: origin, Source: e.source, EventTime: record.NoEventTime, Ack: new(record.Ack)}
+	rec.Ack.Init(e.tr, line)
+	e.tr.register([]pendingLine{{line: line, start: start}}, filePos{})
+	return e.rejecter.RejectRecord(e.ctx, rec, err)
+}
+
+// flush reports blank lines counted so far, registers tracked lines and
+// emits the partial batch.
 func (e *emitState) flush() error {
 	if e.blanks > 0 && e.skips != nil {
 		e.skips.Skipped(e.blanks, skipBlank)
 	}
 	e.blanks = 0
+	if e.tr != nil {
+		e.tr.register(e.pend, e.fr)
+		e.pend = e.pend[:0]
+	}
 	if len(e.batch) == 0 {
 		return nil
 	}
@@ -309,8 +468,14 @@ func (e *emitState) flush() error {
 // pointing into it is. With flushBeforeRead (a pipe), a partial batch is
 // emitted before every read, which may block.
 func (s *fileSource) readSeq(ctx context.Context, out Emitter, r io.Reader, name string, flushBeforeRead bool) error {
-	lr := lineReader{r: r, chunk: s.chunk, max: s.maxLine}
+	return s.readSeqAt(ctx, out, r, name, flushBeforeRead, readAt{})
+}
+
+// readSeqAt is readSeq from a position (r is there already), tracked.
+func (s *fileSource) readSeqAt(ctx context.Context, out Emitter, r io.Reader, name string, flushBeforeRead bool, at readAt) error {
+	lr := lineReader{r: r, chunk: s.chunk, max: s.maxLine, base: at.from.off, line: at.from.line}
 	e := newEmitState(ctx, out, s.env.BatchSize)
+	e.track(at.tr, at.from, s.env.Name)
 	p := s.parser()
 	var (
 		slab []slot
@@ -320,41 +485,57 @@ func (s *fileSource) readSeq(ctx context.Context, out Emitter, r io.Reader, name
 	if flushBeforeRead {
 		lr.beforeRead = func() { flushErr = e.flush() }
 	}
+	if at.idle != nil {
+		*at.idle = func() error {
+			flushErr = e.flush()
+			return flushErr
+		}
+	}
 	for {
 		line, lineNo, err := lr.next()
 		if flushErr != nil {
 			return flushErr
 		}
 		if errors.Is(err, errLineTooLong) {
-			if rerr := out.Reject(ctx, line, origin(name, lineNo), s.tooLong()); rerr != nil {
+			if rerr := e.reject(line, origin(name, lineNo), lineNo, lr.start, s.tooLong()); rerr != nil {
 				return rerr
+			}
+			if lr.end >= 0 {
+				e.fr = filePos{off: lr.end, line: lineNo}
 			}
 			continue
 		}
 		if err == io.EOF {
+			e.fr = filePos{off: lr.base, line: lr.line}
 			return e.flush()
 		}
 		if err != nil {
 			// What was read before the error is good: hand it over.
 			_ = e.flush()
+			if cerr := ctx.Err(); cerr != nil {
+				return cerr
+			}
 			return fmt.Errorf("read %s: %w", name, err)
 		}
 		if used == len(slab) {
 			slab, used = make([]slot, e.bs), 0
 		}
-		switch kind, perr := p.parse(line, lineNo, &slab[used]); kind {
+		sl := &slab[used]
+		switch kind, perr := p.parse(line, lineNo, sl); kind {
 		case lineBlank:
 			e.blanks++
 		case lineReject:
-			if rerr := out.Reject(ctx, line, origin(name, lineNo), perr); rerr != nil {
+			if rerr := e.reject(line, origin(name, lineNo), lineNo, lr.start, perr); rerr != nil {
 				return rerr
 			}
 		default:
 			used++
-			if err := e.add(&slab[used-1].rec); err != nil {
+			sl.start = lr.start
+			if err := e.add(sl); err != nil {
 				return err
 			}
 		}
+		e.fr = filePos{off: lr.end, line: lineNo}
 	}
 }
 
@@ -392,6 +573,11 @@ type lineReader struct {
 	err        error // a read error, returned once the lines before it are
 	// beforeRead, if set, runs before each read from r.
 	beforeRead func()
+	// base is the offset in the stream of buf[0] (after the end, at
+	// io.EOF); start and end are the offsets of the line next returned
+	// last and of the byte after it (its newline included), end -1 while
+	// the rest of an over-long line is still to be skipped.
+	base, start, end int64
 }
 
 // next returns the next line without its newline (and without a trailing
@@ -406,6 +592,7 @@ func (l *lineReader) next() ([]byte, int64, error) {
 		if i := bytes.IndexByte(l.buf[from:], '\n'); i >= 0 {
 			end := from + i
 			line := l.buf[l.pos:end:end]
+			l.start, l.end = l.base+int64(l.pos), l.base+int64(end+1)
 			l.pos, l.scan = end+1, end+1
 			if l.skipping {
 				l.skipping = false
@@ -416,10 +603,12 @@ func (l *lineReader) next() ([]byte, int64, error) {
 		l.scan = len(l.buf)
 		if l.eof {
 			if l.pos == len(l.buf) || l.skipping {
+				l.base += int64(len(l.buf))
 				l.buf, l.pos, l.scan, l.skipping = nil, 0, 0, false
 				return nil, l.line, io.EOF
 			}
 			line := l.buf[l.pos:len(l.buf):len(l.buf)]
+			l.start, l.end = l.base+int64(l.pos), l.base+int64(len(l.buf))
 			l.pos = len(l.buf)
 			return l.emit(line)
 		}
@@ -428,6 +617,7 @@ func (l *lineReader) next() ([]byte, int64, error) {
 		// \r\n still to come.
 		if !l.skipping && rest > l.max && (rest-1 > l.max || l.buf[len(l.buf)-1] != '\r') {
 			line := l.buf[l.pos : l.pos+l.max : l.pos+l.max]
+			l.start, l.end = l.base+int64(l.pos), -1
 			l.line++
 			l.skipping = true
 			l.pos = len(l.buf)
@@ -440,6 +630,7 @@ func (l *lineReader) next() ([]byte, int64, error) {
 			// Full: continue in a fresh buffer, carrying the partial line.
 			nb := make([]byte, rest, max(l.chunk, 2*rest, 1))
 			copy(nb, l.buf[l.pos:])
+			l.base += int64(l.pos)
 			l.buf, l.pos, l.scan = nb, 0, rest
 		}
 		if l.err != nil {
