@@ -63,7 +63,7 @@ func build(t testing.TB, dir string) string {
 	h := sha256.New()
 	ver, _ := exec.Command(cc, "--version").Output()
 	h.Write(ver)
-	srcs, err := filepath.Glob(filepath.Join(dir, "*.[ch]"))
+	srcs, err := filepath.Glob(filepath.Join(dir, "*.[chi]*"))
 	if err != nil || len(srcs) == 0 {
 		t.Fatalf("no sources in %s: %v", dir, err)
 	}
@@ -75,7 +75,7 @@ func build(t testing.TB, dir string) string {
 		}
 		fmt.Fprintf(h, "%s %d\n", f, len(b))
 		h.Write(b)
-		if strings.HasSuffix(f, ".c") {
+		if strings.HasSuffix(f, ".c") && !strings.HasSuffix(f, "_test.c") {
 			cs = append(cs, f)
 		}
 	}
@@ -220,6 +220,17 @@ func show(o abi.Output) string {
 		s = s[:200] + " ... " + s[len(s)-200:]
 	}
 	return s
+}
+
+// TestSDK_NativeUnitTests runs the native C unit tests (build.sh test:
+// tests/*_test.c and examples/*/*_test.c against the stand-in host).
+func TestSDK_NativeUnitTests(t *testing.T) {
+	cc := clang(t)
+	cmd := exec.Command("./build.sh", "test")
+	cmd.Env = append(os.Environ(), "CC="+cc)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build.sh test: %v\n%s", err, out)
+	}
 }
 
 // TestPIIRedactor_InitErrors checks that bad configuration fails the load
