@@ -27,6 +27,7 @@ import (
 	"github.com/conveyor-etl/conveyor-wasm/abi"
 	"github.com/conveyor-etl/conveyor-wasm/plugins/internal/wasmbin"
 	"github.com/conveyor-etl/conveyor-wasm/plugins/internal/wasmrt"
+	"github.com/conveyor-etl/conveyor-wasm/plugins/internal/wasmtimert"
 	"github.com/conveyor-etl/conveyor-wasm/plugins/internal/wazerort"
 )
 
@@ -79,7 +80,9 @@ type Options struct {
 	Path string
 	// Wasm is the module's bytes, an alternative to Path.
 	Wasm []byte
-	// Runtime names the WebAssembly runtime; "" or "wazero".
+	// Runtime names the WebAssembly runtime: "" or "wazero" (the default),
+	// or "wasmtime" (in binaries built with cgo and -tags wasmtime; see
+	// Runtimes).
 	Runtime string
 	// Config is passed to the guest's conveyor_init and served by
 	// config_get_v1.
@@ -150,7 +153,8 @@ type Plugin struct {
 
 // runtimes maps Options.Runtime to a constructor.
 var runtimes = map[string]func(context.Context, wasmrt.Config) (wasmrt.Runtime, error){
-	wazerort.Name: wazerort.New,
+	wazerort.Name:   wazerort.New,
+	wasmtimert.Name: wasmtimert.New,
 }
 
 func newRuntime(ctx context.Context, name string, cfg wasmrt.Config) (wasmrt.Runtime, error) {
@@ -159,7 +163,7 @@ func newRuntime(ctx context.Context, name string, cfg wasmrt.Config) (wasmrt.Run
 	}
 	newRT, ok := runtimes[name]
 	if !ok {
-		return nil, fmt.Errorf("unknown runtime %q (available: %s)", name, wazerort.Name)
+		return nil, fmt.Errorf("unknown runtime %q (available: %s)", name, strings.Join(Runtimes(), ", "))
 	}
 	return newRT(ctx, cfg)
 }
@@ -489,7 +493,7 @@ func (p *Plugin) Close(ctx context.Context) error {
 func Runtimes() []string {
 	names := []string{DefaultRuntime}
 	for name := range runtimes {
-		if name != DefaultRuntime {
+		if name != DefaultRuntime && (name != wasmtimert.Name || wasmtimert.Available) {
 			names = append(names, name)
 		}
 	}

@@ -16,7 +16,13 @@ import (
 // Before fuel instrumentation such a guest could never be stopped: this
 // test hung.
 func TestProcess_CancelStopsLoopWithoutTimeLimit(t *testing.T) {
-	p, _ := loadGuest(t, "loop", Options{Instances: 1, Limits: Limits{BatchTimeout: -1}})
+	for _, rt := range Runtimes() {
+		t.Run(rt, func(t *testing.T) { testCancelStopsLoop(t, rt) })
+	}
+}
+
+func testCancelStopsLoop(t *testing.T, rt string) {
+	p, _ := loadGuest(t, "loop", Options{Runtime: rt, Instances: 1, Limits: Limits{BatchTimeout: -1}})
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	_, err := p.Process(ctx, recs("loop"), nil)
@@ -37,10 +43,16 @@ func TestProcess_CancelStopsLoopWithoutTimeLimit(t *testing.T) {
 // fire and a stop-the-world GC still completes: guests call into the host
 // at a bounded interval, where Go can preempt them.
 func TestProcess_TimeLimitWhenEveryCPUIsInGuestCode(t *testing.T) {
+	for _, rt := range Runtimes() {
+		t.Run(rt, func(t *testing.T) { testEveryCPU(t, rt) })
+	}
+}
+
+func testEveryCPU(t *testing.T, rt string) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	const guests = 4 // more looping guests than Ps
 	limit := 300 * time.Millisecond
-	p, _ := loadGuest(t, "loop", Options{Instances: guests, Limits: Limits{BatchTimeout: limit}})
+	p, _ := loadGuest(t, "loop", Options{Runtime: rt, Instances: guests, Limits: Limits{BatchTimeout: limit}})
 	// Create the instances first, so that the batches start at once.
 	var wg sync.WaitGroup
 	for range guests {
