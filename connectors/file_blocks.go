@@ -33,6 +33,10 @@ type block struct {
 	lines     int    // lines in buf, counting an unterminated last one
 	long      []byte // the first max_line_bytes of line firstLine, too long
 	err       error  // the read failed after the blocks before this one
+	// end marks the end of the file: start and firstLine are then the
+	// file's size and its number of lines (the frontier after an over-long
+	// last line).
+	end bool
 
 	// Set by a worker before done is closed.
 	recs    []slot
@@ -151,6 +155,9 @@ func (s *fileSource) readParallelAt(ctx context.Context, out Emitter, r io.Reade
 			}
 		}
 		e.blanks += b.blanks
+		if b.end {
+			e.fr = filePos{off: b.start, line: b.firstLine}
+		}
 		if b.buf != nil {
 			e.fr = filePos{off: b.start + int64(len(b.buf)), line: b.firstLine + int64(b.lines) - 1}
 		}
@@ -257,9 +264,10 @@ func (s *fileSource) readBlocks(r io.Reader, from filePos, send func(*block) boo
 			return
 		}
 		if eof {
-			if len(carry) > 0 {
-				dispatch(carry[:len(carry):len(carry)])
+			if len(carry) > 0 && !dispatch(carry[:len(carry):len(carry)]) {
+				return
 			}
+			send(&block{end: true, start: off, firstLine: line})
 			return
 		}
 	}
