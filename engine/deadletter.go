@@ -40,7 +40,17 @@ func newDeadLetter(s connectors.Sink, r *Runner) *deadLetter {
 	return &deadLetter{ch: make(chan []dlItem, 16), sink: s, r: r, now: time.Now}
 }
 
-func (d *deadLetter) send(_ context.Context, items []dlItem) { d.ch <- items }
+// send queues items for the dead-letter sink. Once the run has given up
+// on a stuck dead-letter sink (ctx done), they end unprocessed.
+func (d *deadLetter) send(ctx context.Context, items []dlItem) {
+	select {
+	case d.ch <- items:
+	case <-ctx.Done():
+		for _, it := range items {
+			end(it.rec, record.Unprocessed)
+		}
+	}
+}
 
 func (d *deadLetter) close() { close(d.ch) }
 

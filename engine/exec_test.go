@@ -525,3 +525,67 @@ edges: [{from: in, to: s}]
 		t.Fatalf("summary %q, dead letters %s", sum, dl)
 	}
 }
+
+// stuckSink blocks in Write, ignoring cancellation, until released.
+type stuckSink struct {
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *stuckSink) Write(context.Context, []*record.Record) error {
+	s.once.Do(func() { close(s.entered) })
+	<-s.release
+	return nil
+}
+func (s *stuckSink) Flush() error { return nil }
+func (s *stuckSink) Close() error { return nil }
+
+// A stop is bounded whatever a sink does: with a sink that ignores
+// cancellation, Run returns after the drain timeout (plus a short grace),
+// reports the abandoned records, and the books still balance with them in
+// flight. (Before, Run stayed blocked as long as the sink did.)
+func TestRunner_Run_StopIsBoundedWithAStuckSink(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p, err := Load(writeFile(t, dir, "p.yaml", `id: stuck
+settings: {batch_size: 10}
+sources: [{name: in, type: generate, count: 100000, rate: 20000}]
+services: {out: {type: file, path: never.jsonl}}
+stages: [{id: s, type: sink, service_name: out}]
+edges: [{from: in, to: s}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &stuckSink{entered: make(chan struct{}), release: make(chan struct{})}
+	defer close(sink.release)
+	r, err := NewRunner(p, RunOptions{Sinks: map[string]connectors.Sink{"out": sink}, DrainTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	type result struct {
+		sum Summary
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		sum, err := r.Run(ctx)
+		done <- result{sum, err}
+	}()
+	<-sink.entered
+	cancel()
+	select {
+	case res := <-done:
+		if res.err == nil || !strings.Contains(res.err.Error(), "drain timeout (100ms) exceeded") || !strings.Contains(res.err.Error(), "abandoned") {
+			t.Fatalf("err = %v", res.err)
+		}
+		s := res.sum
+		if !s.Stopped || s.Delivered != 0 || s.InFlight <= 0 || s.In != s.Delivered+s.Filtered+s.Dropped+s.DeadLettered+s.Unprocessed+s.InFlight {
+			t.Fatalf("summary %s (in flight %d, stopped %v)", s, s.InFlight, s.Stopped)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after the drain timeout")
+	}
+}

@@ -74,6 +74,11 @@ type Runner struct {
 	clock   *eventClock
 	fatal   atomic.Pointer[error]
 	cancel  context.CancelCauseFunc
+	hard    context.Context // done on a hard stop or a failure
+	// abandon is done once Run gives up waiting for stuck goroutines:
+	// blocking sends stop waiting then.
+	abandon       context.Context
+	abandonCancel context.CancelFunc
 	closers []func(context.Context) error
 
 	drainOnce sync.Once
@@ -423,7 +428,9 @@ func (r *Runner) Drain() { r.drainOnce.Do(func() { close(r.drain) }) }
 func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	r.start.Store(time.Now().UnixNano())
 	hard, cancel := context.WithCancelCause(context.Background())
-	r.cancel = cancel
+	r.cancel, r.hard = cancel, hard
+	r.abandon, r.abandonCancel = context.WithCancel(context.Background())
+	defer r.abandonCancel()
 	defer cancel(nil)
 	srcCtx, srcCancel := context.WithCancel(hard)
 	defer srcCancel()
@@ -492,10 +499,27 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	for _, s := range r.sources {
 		wg.Go(func() { s.run(srcCtx, hard) })
 	}
-	wg.Wait()
+	if stuck := r.wait(hard, wg.Wait); stuck {
+		// A hard stop, and some stage (a sink or plugin that ignores
+		// cancellation) did not return: the run ends anyway, bounded, with
+		// what is still inside counted in flight. Their goroutines are
+		// abandoned; nothing is closed under them.
+		sum := r.Summary()
+		err := fmt.Errorf("%w: %d records still in flight were abandoned", context.Cause(hard), sum.InFlight)
+		if e := r.fatal.Load(); e != nil {
+			err = fmt.Errorf("%w; %d records still in flight were abandoned", *e, sum.InFlight)
+		}
+		return sum, err
+	}
 	r.dl.close()
-	<-dlDone
-	flushErr := r.closeAll(hard)
+	if r.wait(hard, func() { <-dlDone }) {
+		sum := r.Summary()
+		return sum, fmt.Errorf("%w: the dead-letter sink did not finish; %d records still in flight were abandoned", context.Cause(hard), sum.InFlight)
+	}
+	var flushErr error
+	if r.wait(hard, func() { flushErr = r.closeAll(hard) }) {
+		flushErr = fmt.Errorf("%w: closing the sinks did not finish", context.Cause(hard))
+	}
 	sum := r.Summary()
 	if e := r.fatal.Load(); e != nil {
 		return sum, *e
@@ -504,6 +528,48 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		return sum, err
 	}
 	return sum, flushErr
+}
+
+// stopGrace is how long a run waits for its goroutines after a hard stop
+// before it returns without them.
+const stopGrace = time.Second
+
+// wait runs wait (which blocks) until it returns, or, once hard is done,
+// for at most stopGrace more; it reports whether it gave up.
+func (r *Runner) wait(hard context.Context, wait func()) (abandoned bool) {
+	done := make(chan struct{})
+	go func() { wait(); close(done) }()
+	select {
+	case <-done:
+		return false
+	case <-hard.Done():
+	}
+	t := time.NewTimer(stopGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+		return false
+	case <-t.C:
+		r.abandonCancel()
+		return true
+	}
+}
+
+// hardCtx is the run's hard-stop context (Background before Run).
+func (r *Runner) hardCtx() context.Context {
+	if r.hard == nil {
+		return context.Background()
+	}
+	return r.hard
+}
+
+// abandonCtx is done once the run has given up on stuck goroutines
+// (Background before Run).
+func (r *Runner) abandonCtx() context.Context {
+	if r.abandon == nil {
+		return context.Background()
+	}
+	return r.abandon
 }
 
 func (r *Runner) closeAll(ctx context.Context) error {

@@ -269,7 +269,9 @@ func (w *worker) flush(ctx context.Context) {
 		}
 	}
 	if len(w.dl) > 0 {
-		w.sendDeadLetters(ctx)
+		// Dead letters are written even when the run fails: they are how
+		// the failure's records are not lost.
+		w.sendDeadLetters(w.r.abandonCtx())
 	}
 }
 
@@ -301,20 +303,25 @@ func (w *worker) deadLetter(rec *record.Record, reason string) {
 func (w *worker) deadLetterKind(rec *record.Record, reason, kind string) {
 	w.dl = append(w.dl, dlItem{rec: rec, reason: reason, stage: w.n.id, kind: kind})
 	if len(w.dl) >= w.r.pl.settings.BatchSize {
-		w.sendDeadLetters(context.Background())
+		w.sendDeadLetters(w.r.abandonCtx())
 	}
 }
 
 // finish flushes, sends every downstream queue an end-of-input watermark
 // (the maximum) behind the records already sent, and closes a stage's
-// queues once their last producer has finished.
+// queues once their last producer has finished. Once the run has given up
+// on stuck stages it does not wait for them.
 func (w *worker) finish() {
-	w.flush(context.Background())
+	ctx := w.r.abandonCtx()
+	w.flush(w.r.hardCtx())
 	seen := map[*chanGroup]bool{}
 	for _, sl := range w.slots {
 		// The end of input travels like any watermark: behind the records
 		// this worker sent on that queue.
-		sl.st.inputs[sl.ch] <- batch{from: w.n.idx, prod: sl.prod, wm: wmMax}
+		select {
+		case sl.st.inputs[sl.ch] <- batch{from: w.n.idx, prod: sl.prod, wm: wmMax}:
+		case <-ctx.Done():
+		}
 	}
 	for _, sl := range w.slots {
 		g := sl.st.groupFor(w.n)
