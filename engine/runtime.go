@@ -79,7 +79,7 @@ type Runner struct {
 	// blocking sends stop waiting then.
 	abandon       context.Context
 	abandonCancel context.CancelFunc
-	closers []func(context.Context) error
+	closers       []func(context.Context) error
 
 	drainOnce sync.Once
 	drain     chan struct{} // closed by Drain
