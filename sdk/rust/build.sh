@@ -7,14 +7,15 @@
 #   sdk/rust/build.sh test               the native unit tests of the SDK and the examples
 #
 # RUSTC (default /usr/bin/rustc, Debian's 1.63 with libstd-rust-dev-wasm32)
-# picks the compiler; BUILD (default sdk/rust/build) holds intermediate
-# files. Exit status non-zero on any failure.
+# picks the compiler, TARGET the target (default wasm32-wasi; newer Rust calls
+# it wasm32-wasip1); BUILD (default sdk/rust/build) holds intermediate files.
+# Exit status non-zero on any failure.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 RUSTC=${RUSTC:-/usr/bin/rustc}
 BUILD=${BUILD:-$here/build}
-TARGET=wasm32-wasi
+TARGET=${TARGET:-wasm32-wasi} # wasm32-wasip1 on Rust >= 1.78
 FLAGS="--edition 2021 -C opt-level=2 -C codegen-units=4"
 
 die() { echo "sdk/rust/build.sh: $*" >&2; exit 1; }

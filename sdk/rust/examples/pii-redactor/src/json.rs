@@ -13,6 +13,10 @@ const MAX_DEPTH: usize = 300;
 
 pub type Id = usize;
 
+/// A parse step's result: the node and the rest of the input, or the error
+/// text and the input where it happened.
+type Parsed<'a> = Result<(Id, &'a [u8]), (String, &'a [u8])>;
+
 enum Node<'a> {
     Object { kvs: Vec<(Cow<'a, [u8]>, Id)>, keys_unescaped: bool },
     Array(Vec<Id>),
@@ -79,8 +83,7 @@ impl<'a> Doc<'a> {
         self.nodes.len() - 1
     }
 
-    #[allow(clippy::type_complexity)]
-    fn value(&mut self, s: &'a [u8], depth: usize) -> Result<(Id, &'a [u8]), (String, &'a [u8])> {
+    fn value(&mut self, s: &'a [u8], depth: usize) -> Parsed<'a> {
         if s.is_empty() {
             return Err(("cannot parse empty string".into(), s));
         }
@@ -123,7 +126,7 @@ impl<'a> Doc<'a> {
         }
     }
 
-    fn array(&mut self, s: &'a [u8], depth: usize) -> Result<(Id, &'a [u8]), (String, &'a [u8])> {
+    fn array(&mut self, s: &'a [u8], depth: usize) -> Parsed<'a> {
         let mut s = skip_ws(s);
         if s.is_empty() {
             return Err(("missing ']'".into(), s));
@@ -153,7 +156,7 @@ impl<'a> Doc<'a> {
         }
     }
 
-    fn object(&mut self, s: &'a [u8], depth: usize) -> Result<(Id, &'a [u8]), (String, &'a [u8])> {
+    fn object(&mut self, s: &'a [u8], depth: usize) -> Parsed<'a> {
         let mut s = skip_ws(s);
         if s.is_empty() {
             return Err(("missing '}'".into(), s));
@@ -376,6 +379,7 @@ fn raw_string(s: &[u8]) -> Tail<'_> {
 }
 
 /// fastjson's parseRawNumber: a run of `0-9 . - + e E`, or inf/nan.
+#[allow(clippy::type_complexity)]
 fn raw_number(s: &[u8]) -> Result<(&[u8], &[u8]), (String, &[u8])> {
     for i in 0..s.len() {
         let c = s[i];
@@ -626,7 +630,10 @@ mod tests {
     fn fastjson_cases() {
         let r = |s: &str, p: &[&[&str]]| redact(s, p, "[REDACTED]");
         assert_eq!(r(r#"{ "a" : 1.50 , "b":"x\"y" }"#, &[&["a"]]).unwrap(), r#"{"a":"[REDACTED]","b":"x\"y"}"#);
-        assert_eq!(r(r#"{"u":[{"e":1},{"e":2}]}"#, &[&["u", "+1", "e"]]).unwrap(), r#"{"u":[{"e":1},{"e":"[REDACTED]"}]}"#);
+        assert_eq!(
+            r(r#"{"u":[{"e":1},{"e":2}]}"#, &[&["u", "+1", "e"]]).unwrap(),
+            r#"{"u":[{"e":1},{"e":"[REDACTED]"}]}"#
+        );
         assert_eq!(r(r#"{"\u0061":1,"a":2}"#, &[&["a"]]).unwrap(), r#"{"a":"[REDACTED]","a":2}"#);
         assert_eq!(r(r#"{"x\n":1,"a":2}"#, &[&["a"]]).unwrap(), "{\"x\\n\":1,\"a\":\"[REDACTED]\"}");
         assert_eq!(redact(r#"{"a":1}"#, &[&["a"]], "q\"\x01é").unwrap(), r#"{"a":"q\"\x01é"}"#);

@@ -107,10 +107,16 @@ mod tests {
     fn redact_cases() {
         let f = |v| [("fields", v)];
         assert_eq!(
-            payload(&run(&f("email,user.phone"), r#"{"email":"a@b.c","user":{"phone":"+1 555","name":"Ann"},"n":1.50}"#)),
+            payload(&run(
+                &f("email,user.phone"),
+                r#"{"email":"a@b.c","user":{"phone":"+1 555","name":"Ann"},"n":1.50}"#
+            )),
             r#"{"email":"[REDACTED]","user":{"phone":"[REDACTED]","name":"Ann"},"n":1.50}"#
         );
-        assert_eq!(payload(&run(&[("fields", "email"), ("replacement", "***")], r#"{"email":"a@b.c"}"#)), r#"{"email":"***"}"#);
+        assert_eq!(
+            payload(&run(&[("fields", "email"), ("replacement", "***")], r#"{"email":"a@b.c"}"#)),
+            r#"{"email":"***"}"#
+        );
         assert_eq!(
             payload(&run(&f("ssn, card"), r#"{"ssn":123456789,"card":{"number":"4111"},"ok":true}"#)),
             r#"{"ssn":"[REDACTED]","card":"[REDACTED]","ok":true}"#
