@@ -84,7 +84,7 @@ func (s *fileSource) followFile(ctx context.Context, out Emitter, path string, f
 			return fmt.Errorf("input file: %w", err)
 		}
 	}
-	fr := &followReader{ctx: ctx, f: fh, path: path, off: at.from.off, poll: s.poll}
+	fr := &followReader{ctx: ctx, f: fh, path: path, off: at.from.off, poll: s.poll, waiting: s.followWaiting}
 	if s.ck != nil {
 		fr.grew = func(size int64) { s.ck.refresh(path, size) }
 	}
@@ -107,6 +107,8 @@ type followReader struct {
 	// grew, if set, learns the file's size when it changed.
 	grew func(size int64)
 	size int64 // last size seen
+	// waiting, if set (tests), is called before each wait.
+	waiting func()
 }
 
 func (r *followReader) Read(p []byte) (int, error) {
@@ -147,6 +149,9 @@ func (r *followReader) Read(p []byte) (int, error) {
 			if err := r.idle(); err != nil {
 				return 0, err
 			}
+		}
+		if r.waiting != nil {
+			r.waiting()
 		}
 		if err := sleepCtx(r.ctx, r.poll); err != nil {
 			return 0, err

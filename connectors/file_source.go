@@ -129,6 +129,9 @@ type fileSource struct {
 	// poll and ckInterval are poll_interval and checkpoint_interval, their
 	// defaults where 0.
 	poll, ckInterval time.Duration
+	// followWaiting, if set (tests), is called each time a followed file
+	// is at its end, before the reader waits.
+	followWaiting func()
 	// ck saves the acknowledged prefix of each file; nil without
 	// Env.Checkpoints, and for standard input.
 	ck *fileCheckpointer
