@@ -35,8 +35,13 @@ lib() { # lib DIR
     rm -rf "$tmp"
 }
 
+# rlib_fresh DIR: the rlib in DIR is newer than every SDK source.
+rlib_fresh() {
+    [ -f "$1/libconveyor.rlib" ] && [ -z "$(find "$here/src" -newer "$1/libconveyor.rlib" -print | head -n 1)" ]
+}
+
 plugin() { # plugin SRC OUT
-    lib "$BUILD/$TARGET"
+    rlib_fresh "$BUILD/$TARGET" || lib "$BUILD/$TARGET"
     mkdir -p "$(dirname "$2")"
     name=$(basename "$2" .wasm | tr -c 'a-zA-Z0-9_\n' '_')
     tmp="$BUILD/$TARGET/.$name.$$"

@@ -83,7 +83,11 @@ func build(t testing.TB, src string) string {
 	}
 	tmp := out + fmt.Sprintf(".%d.tmp", os.Getpid())
 	cmd := exec.Command("./build.sh", "plugin", src, tmp)
-	cmd.Env = append(os.Environ(), "RUSTC="+rc, "BUILD="+t.TempDir())
+	// One build directory per compiler, so the SDK's rlib is built once
+	// for all plugins (build.sh rebuilds it when a source is newer).
+	vh := sha256.Sum256(ver)
+	bdir := filepath.Join(cache, "rust-build-"+hex.EncodeToString(vh[:8]))
+	cmd.Env = append(os.Environ(), "RUSTC="+rc, "BUILD="+bdir)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build %s: %v\n%s", src, err, msg)
 	}
