@@ -139,11 +139,19 @@ func TestMetrics_CountersMatchTheSummary(t *testing.T) {
 	if v["conveyor_stage_batches_total{stage=f}"] == 0 || v["conveyor_stage_batch_duration_seconds{stage=f}"] != v["conveyor_stage_batches_total{stage=f}"] {
 		t.Errorf("batches %v, latency samples %v", v["conveyor_stage_batches_total{stage=f}"], v["conveyor_stage_batch_duration_seconds{stage=f}"])
 	}
-	if _, ok := v["conveyor_source_watermark_seconds{source=gen}"]; !ok {
-		t.Error("no source watermark")
+}
+
+func TestMetrics_LagIsZeroWhenAhead(t *testing.T) {
+	t.Parallel()
+	m := New(load(t, pipeline))
+	ahead := time.Now().Add(time.Hour) // a generator's event times run ahead of the clock
+	m.Bind(fakeSummary{engine.Summary{Sources: []engine.SourceProgress{{Source: "gen", Watermark: ahead, Lag: -time.Hour, State: "active"}}}})
+	v := values(t, registry(m))
+	if lag, ok := v["conveyor_source_watermark_lag_seconds{source=gen}"]; !ok || lag != 0 {
+		t.Errorf("lag %v (present %v), want 0", lag, ok)
 	}
-	if lag := v["conveyor_source_watermark_lag_seconds{source=gen}"]; lag != 0 {
-		t.Errorf("a generator's event times run ahead of the clock: lag %v, want 0", lag)
+	if wm := v["conveyor_source_watermark_seconds{source=gen}"]; wm != unixSeconds(ahead) {
+		t.Errorf("watermark %v, want %v", wm, unixSeconds(ahead))
 	}
 }
 
