@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
@@ -118,7 +119,26 @@ func (d *deadLetter) run(ctx context.Context) {
 	flush()
 }
 
+// maxReason bounds a dead-letter reason: an error that quotes its input
+// (a parser's message about a 100k-deep document) must not make the dead
+// letter bigger than the record.
+const maxReason = 1024
+
+// boundReason cuts reason to at most maxReason bytes, at a character
+// boundary, and says how much was cut.
+func boundReason(reason string) string {
+	if len(reason) <= maxReason {
+		return reason
+	}
+	cut := maxReason
+	for cut > 0 && !utf8.RuneStart(reason[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d more bytes)", reason[:cut], len(reason)-cut)
+}
+
 func (d *deadLetter) wrap(it dlItem) *record.Record {
+	it.reason = boundReason(it.reason)
 	b := make([]byte, 0, len(it.rec.Payload)+256)
 	b = append(b, `{"reason":`...)
 	b = connectors.AppendJSONString(b, it.reason)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
@@ -302,5 +303,23 @@ func TestDeadLetter_Run_FailingSinkFailsRun(t *testing.T) {
 				t.Fatalf("summary %s", sum)
 			}
 		})
+	}
+}
+
+func TestBoundReason_Cases(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want string
+	}{
+		{"short", "short"},
+		{strings.Repeat("a", maxReason), strings.Repeat("a", maxReason)},
+		{strings.Repeat("a", maxReason+10), strings.Repeat("a", maxReason) + "... (10 more bytes)"},
+		// A cut never splits a character.
+		{strings.Repeat("a", maxReason-1) + "é" + "tail", strings.Repeat("a", maxReason-1) + "... (6 more bytes)"},
+	} {
+		got := boundReason(c.in)
+		if got != c.want || !utf8.ValidString(got) {
+			t.Errorf("boundReason(%d bytes) = %q..., want %q...", len(c.in), got[max(0, len(got)-30):], c.want[max(0, len(c.want)-30):])
+		}
 	}
 }

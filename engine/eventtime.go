@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -105,19 +106,73 @@ func (x *eventTimeExtractor) extract(r *record.Record) error {
 		if err != nil {
 			return fmt.Errorf("event_time: field %q: %w", x.field, err)
 		}
-		r.EventTime = t.UnixNano()
-		return nil
+		return x.setTime(r, t, string(f.GetStringBytes()))
 	}
 	if f.Type() != fastjson.TypeNumber {
 		return fmt.Errorf("event_time: field %q is %s, want a number", x.field, f.Type())
 	}
 	if i, err := f.Int64(); err == nil {
-		r.EventTime = i * x.scale
-		return nil
+		return x.setInt(r, i, f.String())
 	}
 	fl, _ := f.Float64()
-	r.EventTime = floatNanos(fl, x.scale)
+	return x.setFloat(r, fl, f.String())
+}
+
+// Event times must be representable as Unix nanoseconds in an int64,
+// leaving room for the watermark's sentinels: from 1677-09-21 to
+// 2262-04-11. A time outside (a value in the wrong unit, a corrupt field)
+// is an error, so the record is dead-lettered with its value instead of
+// wrapping around and moving the watermark.
+const (
+	minEventTime = math.MinInt64 + 1<<20
+	maxEventTime = math.MaxInt64 - 1<<20
+)
+
+// errEventTimeRange explains an event time out of range.
+func (x *eventTimeExtractor) errEventTimeRange(text string) error {
+	unit := "rfc3339"
+	for u, sc := range unitScale {
+		if sc == x.scale && sc != 0 {
+			unit = u
+		}
+	}
+	return fmt.Errorf("event_time: field %q is %s (%s), out of range: event times must lie between %s and %s",
+		x.field, truncateText(text, 64), unit, time.Unix(0, minEventTime).UTC().Format(time.DateOnly), time.Unix(0, maxEventTime).UTC().Format(time.DateOnly))
+}
+
+// setTime sets r's event time to t, checking the range.
+func (x *eventTimeExtractor) setTime(r *record.Record, t time.Time, text string) error {
+	if t.Before(time.Unix(0, minEventTime)) || t.After(time.Unix(0, maxEventTime)) {
+		return x.errEventTimeRange(strconv.Quote(text))
+	}
+	r.EventTime = t.UnixNano()
 	return nil
+}
+
+// setInt sets r's event time to i units, checking the range.
+func (x *eventTimeExtractor) setInt(r *record.Record, i int64, text string) error {
+	if i > maxEventTime/x.scale || i < minEventTime/x.scale {
+		return x.errEventTimeRange(text)
+	}
+	r.EventTime = i * x.scale
+	return nil
+}
+
+// setFloat sets r's event time to f units, checking the range.
+func (x *eventTimeExtractor) setFloat(r *record.Record, f float64, text string) error {
+	if v := f * float64(x.scale); math.IsNaN(v) || v < float64(minEventTime) || v > float64(maxEventTime) {
+		return x.errEventTimeRange(text)
+	}
+	r.EventTime = floatNanos(f, x.scale)
+	return nil
+}
+
+// truncateText shortens s to at most n bytes, marking the cut.
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 // scan reads the event-time field straight from the payload bytes, without
@@ -145,22 +200,22 @@ func (x *eventTimeExtractor) scan(r *record.Record) error {
 		if err != nil {
 			return fmt.Errorf("event_time: field %q: %w", x.field, err)
 		}
-		r.EventTime = t.UnixNano()
-		return nil
+		return x.setTime(r, t, s)
 	}
 	if typ != jsonparser.Number {
 		return fmt.Errorf("event_time: field %q is %s, want a number", x.field, jsonType(typ))
 	}
 	if i, err := jsonparser.ParseInt(v); err == nil {
-		r.EventTime = i * x.scale
-		return nil
+		return x.setInt(r, i, string(v))
 	}
 	f, err := jsonparser.ParseFloat(v)
 	if err != nil {
+		if len(v) > 0 && (v[0] == '-' || v[0] >= '0' && v[0] <= '9') {
+			return x.errEventTimeRange(string(v)) // too large for a float64
+		}
 		return fmt.Errorf("event_time: field %q: %w", x.field, err)
 	}
-	r.EventTime = floatNanos(f, x.scale)
-	return nil
+	return x.setFloat(r, f, string(v))
 }
 
 // floatNanos converts a fractional number of units to nanoseconds. A double

@@ -32,6 +32,15 @@ func TestEventTimeExtractor_Extract_ScanAndTreeAgree(t *testing.T) {
 		{EventTimeConfig{Field: "ts"}, `{"ts":"soon"}`, 0, `is string, want a number`},
 		{EventTimeConfig{Field: "ts", Unit: "rfc3339"}, `{"ts":12}`, 0, `is number, want an RFC 3339 string`},
 		{EventTimeConfig{Field: "ts", Unit: "rfc3339"}, `{"ts":"yesterday"}`, 0, `cannot parse`},
+		// Out of the representable range: dead-lettered with the value,
+		// never wrapped around (1e16 ms used to become 2029).
+		{EventTimeConfig{Field: "ts", Unit: "ms"}, `{"ts":10000000000000000}`, 0, `field "ts" is 10000000000000000 (ms), out of range: event times must lie between 1677-09-21 and 2262-04-11`},
+		{EventTimeConfig{Field: "ts", Unit: "s"}, `{"ts":1e30}`, 0, `is 1e30 (s), out of range`},
+		{EventTimeConfig{Field: "ts", Unit: "ns"}, `{"ts":9223372036854775808}`, 0, `is 9223372036854775808 (ns), out of range`},
+		{EventTimeConfig{Field: "ts", Unit: "ms"}, `{"ts":-1e16}`, 0, `is -1e16 (ms), out of range`},
+		{EventTimeConfig{Field: "ts", Unit: "s"}, `{"ts":-9223372037}`, 0, `out of range`},
+		{EventTimeConfig{Field: "ts", Unit: "rfc3339"}, `{"ts":"9999-01-01T00:00:00Z"}`, 0, `is "9999-01-01T00:00:00Z" (rfc3339), out of range`},
+		{EventTimeConfig{Field: "ts", Unit: "ms"}, `{"ts":-1000}`, -1000 * int64(time.Millisecond), ""},
 	}
 	for _, c := range cases {
 		x, err := newEventTimeExtractor(env, "p.yaml", &c.cfg)

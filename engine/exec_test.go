@@ -589,3 +589,37 @@ edges: [{from: in, to: s}]
 		t.Fatal("Run did not return after the drain timeout")
 	}
 }
+
+// Lateness at a source is judged per record against the largest event
+// time seen so far, so the same data gives the same late records whatever
+// the batch size (it used to give 20 with batch_size 1 and 1 with 1024).
+func TestSource_LatenessPerRecord_IndependentOfBatchSize(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var in strings.Builder
+	late := 0
+	for i := range 200 {
+		ts := 1_767_225_600_000 + int64(i)*1000
+		if i%10 == 9 {
+			ts -= 5000 // 5 s behind the newest record: late with 2 s out-of-orderness
+			late++
+		}
+		fmt.Fprintf(&in, `{"i":%d,"ts":%d}`+"\n", i, ts)
+	}
+	writeFile(t, dir, "in.jsonl", in.String())
+	for _, bs := range []int{1, 7, 1024} {
+		sum, _, err := runFile(t, dir, fmt.Sprintf(`id: late
+settings: {batch_size: %d, late_records: drop}
+sources: [{name: in, type: file, path: in.jsonl, event_time: {field: ts}, watermark: {max_out_of_orderness: 2s}}]
+services: {out: {type: discard}}
+stages: [{id: s, type: sink, service_name: out}]
+edges: [{from: in, to: s}]
+`, bs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Late != int64(late) || sum.Dropped != int64(late) || sum.Delivered != int64(200-late) {
+			t.Errorf("batch_size %d: %s, want %d late", bs, sum, late)
+		}
+	}
+}

@@ -46,7 +46,7 @@ func (r *Runner) buildSource(n *node) error {
 // run reads the source until it ends, then tells downstream stages.
 func (s *sourceRT) run(ctx, hard context.Context) {
 	w := newWorker(s.r, s.n, 0)
-	em := &emitter{s: s, w: w, hard: hard}
+	em := &emitter{s: s, w: w, hard: hard, lastWM: wmMin}
 	err := s.src.Read(ctx, em)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		s.r.fail(fmt.Errorf("source %q: %w", s.n.id, err))
@@ -65,6 +65,8 @@ type emitter struct {
 	s    *sourceRT
 	w    *worker
 	hard context.Context
+	// lastWM is the source watermark last published to the event clock.
+	lastWM int64
 }
 
 func (e *emitter) Emit(ctx context.Context, recs []*record.Record) error {
@@ -157,6 +159,13 @@ func (e *emitter) eventTime(rec *record.Record) bool {
 		return false
 	}
 	rec.EventTime = obs.Time
+	// The source's watermark follows every record, not every batch, so
+	// which records are late does not depend on the batch size.
+	if wm := g.Current(); int64(wm) > e.lastWM {
+		e.lastWM = int64(wm)
+		r.clock.update(e.s.wmID, wm)
+		e.s.outWM.Store(int64(wm))
+	}
 	if r.clock.isLate(rec.EventTime) {
 		reason := lateReason(n.id, rec.EventTime, r.clock.combined.Load(), r.clock.lateness)
 		return e.w.handleLate(rec, n.latePolicy, reason)
