@@ -22,11 +22,12 @@ import (
 	"github.com/conveyor-etl/conveyor-wasm/plugins/plugintest"
 )
 
-// clang returns a clang that can build for wasm32-wasi, or skips the test
-// (fails it when CI=true) naming the packages to install.
+// clang returns a clang that can build for wasm32-wasi ($CONVEYOR_WASM_CC,
+// default clang; not $CC, which is cgo's), or skips the test (fails it when
+// CI=true) naming the packages to install.
 func clang(t testing.TB) string {
 	t.Helper()
-	cc := os.Getenv("CC")
+	cc := os.Getenv("CONVEYOR_WASM_CC")
 	if cc == "" {
 		cc = "clang"
 	}
