@@ -169,7 +169,11 @@ uint64_t cv__process(const cv_plugin *p, uint32_t ptr, uint32_t len);
 uint64_t cv__lookup(const cv_plugin *p, uint32_t ptr, uint32_t len);
 uint32_t cv__alloc(uint32_t size);
 void cv__close(const cv_plugin *p);
+const char *cv__init_frame(const cv_plugin *p, const uint8_t *frame, size_t len);
+const cv_buf *cv__process_frame(const cv_plugin *p, const uint8_t *frame, size_t len);
+const cv_buf *cv__lookup_frame(const cv_plugin *p, const uint8_t *frame, size_t len);
 
+#ifdef __wasm__
 #define CV__EXPORT(name) __attribute__((export_name(#name))) __attribute__((visibility("default")))
 
 #define CV__EXPORT_COMMON(p)                                                                    \
@@ -194,6 +198,44 @@ void cv__close(const cv_plugin *p);
 #define CONVEYOR_EXPORT_TRANSFORM(p) CV__EXPORT_COMMON(p) CV__EXPORT_PROCESS(p)
 #define CONVEYOR_EXPORT_LOOKUP(p) CV__EXPORT_COMMON(p) CV__EXPORT_LOOKUP(p)
 #define CONVEYOR_EXPORT_TRANSFORM_AND_LOOKUP(p) CV__EXPORT_COMMON(p) CV__EXPORT_PROCESS(p) CV__EXPORT_LOOKUP(p)
+#else
+/* Natively there are no exports: tests drive the plugin with cv_test_*. */
+#define CV__NATIVE(p) static const cv_plugin *const cv__native_plugin __attribute__((unused)) = &(p);
+#define CONVEYOR_EXPORT_TRANSFORM(p) CV__NATIVE(p)
+#define CONVEYOR_EXPORT_LOOKUP(p) CV__NATIVE(p)
+#define CONVEYOR_EXPORT_TRANSFORM_AND_LOOKUP(p) CV__NATIVE(p)
+
+/*
+ * Native unit tests (not under wasm32): a stand-in host with a config, a
+ * pinned clock, captured logs and counters, and functions that drive a
+ * plugin through the same frame code the Wasm exports use. Build the test
+ * with the host compiler: `clang -I sdk/c -o t t.c && ./t`, where t.c
+ * includes the plugin's .c file (for its `plugin`) and calls these.
+ */
+void cv_test_reset(void); /* empty config, no logs or counters */
+void cv_test_config(const char *key, const char *value);
+void cv_test_set_clock(int64_t unix_nanos);
+int64_t cv_test_counter(const char *name);
+uint32_t cv_test_log_count(void);
+const char *cv_test_log(uint32_t i, int *level); /* NUL-terminated */
+/* conveyor_init with the stand-in host's config: NULL or the error text. */
+const char *cv_test_init(const cv_plugin *p);
+typedef struct {
+    uint8_t kind;      /* 0 record, 1 drop, 2 error */
+    uint32_t input;
+    cv_record record;  /* kind 0 */
+    cv_bytes message;  /* kind 2 */
+} cv_test_entry;
+/* One batch; *out is valid until the next call. Traps on an output frame
+ * that does not decode strictly. */
+uint32_t cv_test_process(const cv_plugin *p, const cv_record *in, uint32_t n, const cv_test_entry **out);
+typedef struct {
+    int hit;
+    cv_bytes row;
+} cv_test_result;
+uint32_t cv_test_lookup(const cv_plugin *p, const cv_bytes *keys, uint32_t n, const cv_test_result **out);
+void cv_test_close(const cv_plugin *p);
+#endif
 
 #ifdef __cplusplus
 }
@@ -219,8 +261,6 @@ CV__IMPORT(config_get_v1) int32_t cv__config_get_v1(uint32_t kp, uint32_t kl, ui
 CV__IMPORT(clock_now_v1) int64_t cv__clock_now_v1(void);
 CV__IMPORT(metric_add_v1) void cv__metric_add_v1(uint32_t np, uint32_t nl, int64_t delta);
 #define CV__PTR(p) ((uint32_t)(uintptr_t)(p))
-#else
-#error "conveyor.h: the implementation targets wasm32 (clang --target=wasm32-wasi)"
 #endif
 
 /* ---- traps and buffers ---- */
@@ -327,7 +367,7 @@ typedef struct {
 } cv__reader;
 
 __attribute__((noreturn)) static void cv__bad(const cv__reader *r, size_t off, const char *why) {
-    cv_trap("invalid %s frame from the host: offset %zu: %s", r->frame, off, why);
+    cv_trap("invalid %s frame: offset %zu: %s", r->frame, off, why);
 }
 
 static uint32_t cv__le32(const uint8_t *p) {
@@ -495,12 +535,15 @@ static const char *cv__decode_config(const uint8_t *p, size_t n) {
 
 /* ---- alloc, init, close ---- */
 
+#ifdef __wasm__
 static uint8_t *cv__in;
 static size_t cv__in_cap;
+#endif
 static cv_buf cv__outbuf;
 static char cv__msg[1024];
 static int cv__ready;
 
+#ifdef __wasm__
 uint32_t cv__alloc(uint32_t size) {
     if (cv__in == NULL || cv__in_cap < size) {
         size_t n = cv__in_cap ? 2 * cv__in_cap : 64 << 10;
@@ -524,6 +567,22 @@ static const uint8_t *cv__frame(uint32_t ptr, uint32_t len) {
 
 static uint64_t cv__pack(const void *p, size_t n) { return (uint64_t)CV__PTR(p) << 32 | (uint32_t)n; }
 
+uint64_t cv__init(const cv_plugin *p, uint32_t ptr, uint32_t len) {
+    const char *err = cv__init_frame(p, cv__frame(ptr, len), len);
+    return err ? cv__pack(err, strlen(err)) : 0;
+}
+
+uint64_t cv__process(const cv_plugin *p, uint32_t ptr, uint32_t len) {
+    const cv_buf *b = cv__process_frame(p, cv__frame(ptr, len), len);
+    return cv__pack(b->data, b->len);
+}
+
+uint64_t cv__lookup(const cv_plugin *p, uint32_t ptr, uint32_t len) {
+    const cv_buf *b = cv__lookup_frame(p, cv__frame(ptr, len), len);
+    return cv__pack(b->data, b->len);
+}
+#endif
+
 const char *cv_errorf(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -532,23 +591,22 @@ const char *cv_errorf(const char *fmt, ...) {
     return cv__msg;
 }
 
-uint64_t cv__init(const cv_plugin *p, uint32_t ptr, uint32_t len) {
-    const char *err = cv__decode_config(cv__frame(ptr, len), len);
+/* Decodes the config and runs init; returns NULL or a non-empty,
+ * NUL-terminated error text that stays valid until the next call. */
+const char *cv__init_frame(const cv_plugin *p, const uint8_t *frame, size_t len) {
+    const char *err = cv__decode_config(frame, len);
     if (!err && p->init)
         err = p->init(&cv__cfg);
     if (err) {
-        size_t n = strlen(err);
-        if (n == 0) {
-            err = "init failed with an empty error";
-            n = strlen(err);
-        }
         static cv_buf msg;
+        if (*err == 0) /* empty: pointer and length 0 would read as success */
+            err = "init failed with an empty error";
         msg.len = 0;
-        cv_buf_append(&msg, err, n);
-        return cv__pack(msg.data, msg.len);
+        cv_buf_append(&msg, err, strlen(err) + 1);
+        return (const char *)msg.data;
     }
     cv__ready = 1;
-    return 0;
+    return NULL;
 }
 
 void cv__close(const cv_plugin *p) {
@@ -636,14 +694,14 @@ void cv_out_record(cv_output *o, uint32_t input, const cv_record *r) {
     }
 }
 
-uint64_t cv__process(const cv_plugin *p, uint32_t ptr, uint32_t len) {
+const cv_buf *cv__process_frame(const cv_plugin *p, const uint8_t *frame, size_t len) {
     static cv_record *recs;
     static size_t recs_cap;
     static cv_kv *kvs;
     static size_t kvs_cap;
     if (!cv__ready)
         cv_trap("conveyor_process called before a successful conveyor_init");
-    cv__reader r = {cv__frame(ptr, len), len, 0, "input batch"};
+    cv__reader r = {frame, len, 0, "input batch"};
     uint32_t n = cv__rdheader(&r, 1, 21);
     if (n > recs_cap) {
         free(recs);
@@ -707,7 +765,7 @@ uint64_t cv__process(const cv_plugin *p, uint32_t ptr, uint32_t len) {
             cv_out_record(&o, i, &recs[i]);
     }
     cv__set_count(o.buf, o.count);
-    return cv__pack(o.buf->data, o.buf->len);
+    return o.buf;
 }
 
 /* ---- lookup ---- */
@@ -732,13 +790,13 @@ void cv_miss(cv_lookup_output *o) {
     cv__u8(o->buf, 0);
 }
 
-uint64_t cv__lookup(const cv_plugin *p, uint32_t ptr, uint32_t len) {
+const cv_buf *cv__lookup_frame(const cv_plugin *p, const uint8_t *frame, size_t len) {
     static cv_bytes *keys;
     static size_t keys_cap;
     static cv_buf row;
     if (!cv__ready)
         cv_trap("conveyor_lookup called before a successful conveyor_init");
-    cv__reader r = {cv__frame(ptr, len), len, 0, "lookup request"};
+    cv__reader r = {frame, len, 0, "lookup request"};
     uint32_t n = cv__rdheader(&r, 3, 4);
     if (n > keys_cap) {
         free(keys);
@@ -768,12 +826,10 @@ uint64_t cv__lookup(const cv_plugin *p, uint32_t ptr, uint32_t len) {
     if (o.answered != n)
         cv_trap("lookup answered %u of %u keys", o.answered, n);
     cv__set_count(o.buf, n);
-    return cv__pack(o.buf->data, o.buf->len);
+    return o.buf;
 }
 
 /* ---- host functions ---- */
-
-void cv_log(int level, const void *msg, size_t len) { cv__log_v1(level, CV__PTR(msg), (uint32_t)len); }
 
 void cv_logf(int level, const char *fmt, ...) {
     char tmp[4096];
@@ -786,6 +842,9 @@ void cv_logf(int level, const char *fmt, ...) {
     cv_log(level, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
+#ifdef __wasm__
+void cv_log(int level, const void *msg, size_t len) { cv__log_v1(level, CV__PTR(msg), (uint32_t)len); }
+
 void cv_counter(const char *name, int64_t delta) { cv__metric_add_v1(CV__PTR(name), (uint32_t)strlen(name), delta); }
 
 int64_t cv_now(void) { return cv__clock_now_v1(); }
@@ -795,6 +854,231 @@ int32_t cv_host_config(const char *key, void *buf, size_t cap) {
         cap = UINT32_MAX;
     return cv__config_get_v1(CV__PTR(key), (uint32_t)strlen(key), CV__PTR(buf), (uint32_t)cap);
 }
+#else
+/* The stand-in host of native unit tests. */
+static struct {
+    char **keys, **values; /* sorted by key */
+    size_t n;
+    char **logs;
+    int *levels;
+    size_t nlogs;
+    char **counter_names;
+    int64_t *counters;
+    size_t ncounters;
+    int64_t clock;
+} cv__fake = {.clock = 1700000000000000000};
+
+static char *cv__strdup(const char *s, size_t n) {
+    char *d = (char *)malloc(n + 1);
+    if (!d)
+        cv_trap("out of memory");
+    memcpy(d, s, n);
+    d[n] = 0;
+    return d;
+}
+
+static void *cv__grow(void *p, size_t n, size_t size) {
+    void *q = realloc(p, (n ? n : 1) * size);
+    if (!q)
+        cv_trap("out of memory");
+    return q;
+}
+
+void cv_test_reset(void) {
+    for (size_t i = 0; i < cv__fake.n; i++)
+        free(cv__fake.keys[i]), free(cv__fake.values[i]);
+    for (size_t i = 0; i < cv__fake.nlogs; i++)
+        free(cv__fake.logs[i]);
+    for (size_t i = 0; i < cv__fake.ncounters; i++)
+        free(cv__fake.counter_names[i]);
+    cv__fake.n = cv__fake.nlogs = cv__fake.ncounters = 0;
+}
+
+void cv_test_config(const char *key, const char *value) {
+    size_t i = 0;
+    while (i < cv__fake.n && strcmp(cv__fake.keys[i], key) < 0)
+        i++;
+    if (i < cv__fake.n && strcmp(cv__fake.keys[i], key) == 0) {
+        free(cv__fake.values[i]);
+        cv__fake.values[i] = cv__strdup(value, strlen(value));
+        return;
+    }
+    cv__fake.keys = (char **)cv__grow(cv__fake.keys, cv__fake.n + 1, sizeof(char *));
+    cv__fake.values = (char **)cv__grow(cv__fake.values, cv__fake.n + 1, sizeof(char *));
+    memmove(cv__fake.keys + i + 1, cv__fake.keys + i, (cv__fake.n - i) * sizeof(char *));
+    memmove(cv__fake.values + i + 1, cv__fake.values + i, (cv__fake.n - i) * sizeof(char *));
+    cv__fake.keys[i] = cv__strdup(key, strlen(key));
+    cv__fake.values[i] = cv__strdup(value, strlen(value));
+    cv__fake.n++;
+}
+
+void cv_test_set_clock(int64_t t) { cv__fake.clock = t; }
+
+int64_t cv_test_counter(const char *name) {
+    for (size_t i = 0; i < cv__fake.ncounters; i++)
+        if (strcmp(cv__fake.counter_names[i], name) == 0)
+            return cv__fake.counters[i];
+    return 0;
+}
+
+uint32_t cv_test_log_count(void) { return (uint32_t)cv__fake.nlogs; }
+
+const char *cv_test_log(uint32_t i, int *level) {
+    if (i >= cv__fake.nlogs)
+        return NULL;
+    if (level)
+        *level = cv__fake.levels[i];
+    return cv__fake.logs[i];
+}
+
+void cv_log(int level, const void *msg, size_t len) {
+    cv__fake.logs = (char **)cv__grow(cv__fake.logs, cv__fake.nlogs + 1, sizeof(char *));
+    cv__fake.levels = (int *)cv__grow(cv__fake.levels, cv__fake.nlogs + 1, sizeof(int));
+    cv__fake.logs[cv__fake.nlogs] = cv__strdup((const char *)msg, len);
+    cv__fake.levels[cv__fake.nlogs++] = level;
+}
+
+void cv_counter(const char *name, int64_t delta) {
+    for (size_t i = 0; i < cv__fake.ncounters; i++) {
+        if (strcmp(cv__fake.counter_names[i], name) == 0) {
+            cv__fake.counters[i] += delta;
+            return;
+        }
+    }
+    size_t n = cv__fake.ncounters;
+    cv__fake.counter_names = (char **)cv__grow(cv__fake.counter_names, n + 1, sizeof(char *));
+    cv__fake.counters = (int64_t *)cv__grow(cv__fake.counters, n + 1, sizeof(int64_t));
+    cv__fake.counter_names[n] = cv__strdup(name, strlen(name));
+    cv__fake.counters[n] = delta;
+    cv__fake.ncounters++;
+}
+
+int64_t cv_now(void) { return cv__fake.clock; }
+
+int32_t cv_host_config(const char *key, void *buf, size_t cap) {
+    for (size_t i = 0; i < cv__fake.n; i++) {
+        if (strcmp(cv__fake.keys[i], key) == 0) {
+            size_t n = strlen(cv__fake.values[i]);
+            if (n <= cap && n)
+                memcpy(buf, cv__fake.values[i], n);
+            return (int32_t)n;
+        }
+    }
+    return -1;
+}
+
+const char *cv_test_init(const cv_plugin *p) {
+    static cv_buf f;
+    static const uint8_t magic[4] = {'C', 'V', 'Y', 'C'};
+    f.len = 0;
+    cv_buf_append(&f, magic, 4);
+    cv__u8(&f, CV_ABI_MAJOR), cv__u8(&f, 0), cv__u8(&f, CV_ABI_MINOR), cv__u8(&f, 0);
+    cv__u32(&f, cv__fake.n);
+    for (size_t i = 0; i < cv__fake.n; i++) {
+        cv__bytes(&f, cv__fake.keys[i], strlen(cv__fake.keys[i]));
+        cv__bytes(&f, cv__fake.values[i], strlen(cv__fake.values[i]));
+    }
+    return cv__init_frame(p, f.data, f.len);
+}
+
+uint32_t cv_test_process(const cv_plugin *p, const cv_record *in, uint32_t n, const cv_test_entry **out) {
+    static cv_buf f;
+    static cv_test_entry *entries;
+    static cv_kv *kvs;
+    cv__header(&f, 1);
+    for (uint32_t i = 0; i < n; i++)
+        cv__record(&f, &in[i]);
+    cv__set_count(&f, n);
+    const cv_buf *o = cv__process_frame(p, f.data, f.len);
+    /* Decode the output strictly (copying it: the next call reuses it). */
+    static cv_buf copy;
+    copy.len = 0;
+    cv_buf_append(&copy, o->data, o->len);
+    cv__reader r = {copy.data, copy.len, 0, "output batch"};
+    uint32_t count = cv__rdheader(&r, 2, 5);
+    entries = (cv_test_entry *)cv__grow(entries, count, sizeof *entries);
+    size_t md_total = 0;
+    for (int pass = 0; pass < 2; pass++) { /* pass 0 counts metadata */
+        size_t k = 0;
+        r.off = 16;
+        if (pass == 1)
+            kvs = (cv_kv *)cv__grow(kvs, md_total, sizeof *kvs);
+        for (uint32_t i = 0; i < count; i++) {
+            cv_test_entry *e = &entries[i];
+            memset(e, 0, sizeof *e);
+            if (r.n - r.off < 5)
+                cv__bad(&r, r.off, "truncated entry");
+            e->kind = r.p[r.off];
+            e->input = cv__le32(r.p + r.off + 1);
+            if (e->input >= n)
+                cv__bad(&r, r.off + 1, "input index out of range");
+            r.off += 5;
+            if (e->kind == 2) {
+                e->message = cv__rdbytes(&r, "error message");
+            } else if (e->kind == 0) {
+                size_t start = r.off;
+                if (r.n - r.off < 9)
+                    cv__bad(&r, start, "truncated record");
+                uint8_t flags = r.p[r.off];
+                uint64_t t = 0;
+                for (int b = 0; b < 8; b++)
+                    t |= (uint64_t)r.p[r.off + 1 + b] << (8 * b);
+                r.off += 9;
+                if ((flags & ~1u) || (!(flags & 1) && t))
+                    cv__bad(&r, start, "bad record flags or event time");
+                e->record.has_event_time = flags & 1;
+                e->record.event_time = (int64_t)t;
+                e->record.key = cv__rdbytes(&r, "key");
+                e->record.payload = cv__rdbytes(&r, "payload");
+                e->record.metadata_len = cv__count(&r, "metadata count", 8);
+                e->record.metadata = pass ? kvs + k : NULL;
+                for (uint32_t j = 0; j < e->record.metadata_len; j++, k++) {
+                    cv_bytes mk = cv__rdbytes(&r, "metadata key"), mv = cv__rdbytes(&r, "metadata value");
+                    if (pass)
+                        kvs[k] = (cv_kv){mk, mv};
+                }
+            } else if (e->kind != 1) {
+                cv__bad(&r, r.off - 5, "unknown entry kind");
+            }
+        }
+        cv__end(&r);
+        md_total = k;
+    }
+    *out = entries;
+    return count;
+}
+
+uint32_t cv_test_lookup(const cv_plugin *p, const cv_bytes *keys, uint32_t n, const cv_test_result **out) {
+    static cv_buf f, copy;
+    static cv_test_result *res;
+    cv__header(&f, 3);
+    for (uint32_t i = 0; i < n; i++)
+        cv__bytes(&f, keys[i].ptr, keys[i].len);
+    cv__set_count(&f, n);
+    const cv_buf *o = cv__lookup_frame(p, f.data, f.len);
+    copy.len = 0;
+    cv_buf_append(&copy, o->data, o->len);
+    cv__reader r = {copy.data, copy.len, 0, "lookup result"};
+    uint32_t count = cv__rdheader(&r, 4, 1);
+    if (count != n)
+        cv__bad(&r, 12, "result count differs from the key count");
+    res = (cv_test_result *)cv__grow(res, n, sizeof *res);
+    for (uint32_t i = 0; i < n; i++) {
+        if (r.off >= r.n)
+            cv__bad(&r, r.off, "truncated result");
+        uint8_t kind = r.p[r.off++];
+        if (kind > 1)
+            cv__bad(&r, r.off - 1, "unknown result kind");
+        res[i].hit = kind;
+        res[i].row = kind ? cv__rdbytes(&r, "row") : (cv_bytes){NULL, 0};
+    }
+    cv__end(&r);
+    *out = res;
+    return n;
+}
+
+void cv_test_close(const cv_plugin *p) { cv__close(p); }
+#endif
 
 #endif /* CONVEYOR_IMPLEMENTATION_DONE */
 #endif /* CONVEYOR_IMPLEMENTATION */

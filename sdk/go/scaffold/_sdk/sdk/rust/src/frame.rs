@@ -108,10 +108,8 @@ impl<'a> Reader<'a> {
         }
         let n = self.u32(what)? as usize;
         if n > self.remaining() {
-            return self.fail(
-                start,
-                format!("{} length {} past end of frame ({} bytes left)", what, n, self.remaining()),
-            );
+            return self
+                .fail(start, format!("{} length {} past end of frame ({} bytes left)", what, n, self.remaining()));
         }
         let b = &self.src[self.off..self.off + n];
         self.off += n;
@@ -124,10 +122,8 @@ impl<'a> Reader<'a> {
         let start = self.off;
         let n = self.u32(what)? as u64;
         if n * min_size as u64 > self.remaining() as u64 {
-            return self.fail(
-                start,
-                format!("{} {} exceeds what {} remaining bytes can hold", what, n, self.remaining()),
-            );
+            return self
+                .fail(start, format!("{} {} exceeds what {} remaining bytes can hold", what, n, self.remaining()));
         }
         Ok(n as usize)
     }

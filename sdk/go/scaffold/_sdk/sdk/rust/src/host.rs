@@ -65,9 +65,7 @@ pub(crate) mod imp {
     }
 
     pub fn config_get(key: &[u8]) -> Option<Vec<u8>> {
-        FAKE.with(|f| {
-            f.borrow().config.iter().find(|(k, _)| k.as_bytes() == key).map(|(_, v)| v.as_bytes().to_vec())
-        })
+        FAKE.with(|f| f.borrow().config.iter().find(|(k, _)| k.as_bytes() == key).map(|(_, v)| v.as_bytes().to_vec()))
     }
 
     pub fn clock_now() -> i64 {

@@ -147,10 +147,7 @@ impl Config {
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries
-            .binary_search_by(|e| e.0.as_bytes().cmp(key.as_bytes()))
-            .ok()
-            .map(|i| self.entries[i].1.as_str())
+        self.entries.binary_search_by(|e| e.0.as_bytes().cmp(key.as_bytes())).ok().map(|i| self.entries[i].1.as_str())
     }
 
     /// The value of `key`, or an error `config "key" is required`.
@@ -357,12 +354,7 @@ impl<'o> LookupOutput<'o> {
     }
 
     pub(crate) fn finish(self) -> &'o [u8] {
-        assert!(
-            self.answered == self.keys,
-            "conveyor: lookup answered {} of {} keys",
-            self.answered,
-            self.keys
-        );
+        assert!(self.answered == self.keys, "conveyor: lookup answered {} of {} keys", self.answered, self.keys);
         frame::set_count(self.buf, self.answered as u32);
         self.buf
     }
