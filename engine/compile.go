@@ -73,6 +73,8 @@ type route struct {
 	cond conditions.Condition // nil: always
 	at   Position
 	late bool // the side output for late records, not a normal edge
+	// otherwise: an else-route, taken only when no normal route is.
+	otherwise bool
 }
 
 // Plan is a compiled pipeline: validated, with every condition compiled
@@ -422,9 +424,16 @@ func typesProviding(cp capability) []string {
 	return out
 }
 
-// addRoute adds an edge from -> to.
-func (c *compiler) addRoute(from, to *node, cond *Condition, at Position) {
+// addRoute adds an edge from -> to; otherwise makes it an else-route.
+func (c *compiler) addRoute(from, to *node, cond *Condition, at Position, otherwise ...bool) {
 	r := route{to: to, at: at}
+	if len(otherwise) > 0 && otherwise[0] || cond.isElse() {
+		if cond != nil && !cond.isElse() {
+			c.at(at, "an else-edge (otherwise: true) cannot have a condition")
+		}
+		r.otherwise = true
+		cond = nil
+	}
 	if cond != nil {
 		cc, err := cond.compile(c.pl.env, c.p.File)
 		c.add(err)
@@ -466,7 +475,7 @@ func (c *compiler) edgesStep() {
 			continue
 		}
 		for _, f := range froms {
-			c.addRoute(f, to, e.Condition, p.pos(e.At))
+			c.addRoute(f, to, e.Condition, p.pos(e.At), e.Otherwise)
 		}
 	}
 }
@@ -486,7 +495,7 @@ func (c *compiler) fanOutsAndIns() {
 					c.at(t.At, "fan_out sink %q is not a stage%s", t.SinkName, didYouMean(t.SinkName, pl.byID))
 					continue
 				}
-				c.addRoute(n, to, t.Condition, p.pos(t.At))
+				c.addRoute(n, to, t.Condition, p.pos(t.At), t.Otherwise)
 			}
 			if fo.Strategy != "" {
 				lb, err := newBalancer(fo.Strategy, fo.HashKey)
@@ -561,7 +570,7 @@ func (c *compiler) routeTables() {
 		uncond := len(n.routes) > 0
 		for _, r := range n.routes {
 			n.routeStage = append(n.routeStage, []*Stage{r.to.stage})
-			if r.cond != nil || r.late {
+			if r.cond != nil || r.late || r.otherwise {
 				uncond = false
 			}
 		}

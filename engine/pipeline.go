@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/conveyor-etl/conveyor-wasm/conditions"
@@ -171,7 +172,9 @@ type Edge struct {
 	At        Position   `yaml:"-"`
 	From      string     `yaml:"from,required" doc:"source name, 'source', or stage id"`
 	To        string     `yaml:"to,required" doc:"stage id"`
-	Condition *Condition `yaml:"condition" doc:"CEL expression or structured condition"`
+	Condition *Condition `yaml:"condition" doc:"CEL expression or structured condition; 'else' makes this an else-edge (see otherwise)"`
+	// Otherwise makes the edge an else-edge.
+	Otherwise bool `yaml:"otherwise" doc:"an else-edge: taken only by records that no other edge from the same node takes (same as condition: else)"`
 }
 
 // FanOutConfig lists the stages a fan_out stage copies records to.
@@ -188,7 +191,8 @@ type FanOutConfig struct {
 type FanOutSink struct {
 	At        Position   `yaml:"-"`
 	SinkName  string     `yaml:"sink_name,required" doc:"target stage id"`
-	Condition *Condition `yaml:"condition" doc:"records go to this target only when it holds"`
+	Condition *Condition `yaml:"condition" doc:"records go to this target only when it holds; 'else': only when no other target matched"`
+	Otherwise bool       `yaml:"otherwise" doc:"an else-target: gets only the records no other target of the fan-out matched (same as condition: else)"`
 }
 
 // MergeStrategy orders a fan-in's output.
@@ -352,6 +356,11 @@ func (c *Condition) String() string {
 		return c.cond.String()
 	}
 	return c.Expr
+}
+
+// isElse reports whether c is the else condition (condition: else).
+func (c *Condition) isElse() bool {
+	return c != nil && c.cond == nil && strings.TrimSpace(c.Expr) == "else" && (c.node == nil || c.node.Kind == yaml.ScalarNode)
 }
 
 // compile returns the compiled condition; c is not modified, so one

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 
 	"github.com/conveyor-etl/conveyor-wasm/conditions"
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
@@ -80,7 +81,7 @@ func (n *node) route(r *record.Record, dst []int, wm int64, lb *balancer) ([]int
 	start := len(dst)
 	for i := range n.routes {
 		c := n.routes[i].cond
-		if n.routes[i].late {
+		if n.routes[i].late || n.routes[i].otherwise {
 			continue
 		}
 		if c == nil {
@@ -95,6 +96,13 @@ func (n *node) route(r *record.Record, dst []int, wm int64, lb *balancer) ([]int
 			dst = append(dst, i)
 		}
 	}
+	if len(dst) == start {
+		for i := range n.routes {
+			if n.routes[i].otherwise {
+				dst = append(dst, i)
+			}
+		}
+	}
 	if lb != nil && len(dst)-start > 1 {
 		pick := dst[start+lb.pick(r, len(dst)-start)]
 		dst = append(dst[:start], pick)
@@ -106,9 +114,14 @@ func (n *node) route(r *record.Record, dst []int, wm int64, lb *balancer) ([]int
 func (n *node) routeMask(r *record.Record, wm int64, lb *balancer) (uint64, error) {
 	var m uint64
 	k := 0
+	var otherwise uint64
 	for i := range n.routes {
 		rt := &n.routes[i]
 		if rt.late {
+			continue
+		}
+		if rt.otherwise {
+			otherwise |= 1 << i
 			continue
 		}
 		if rt.cond != nil {
@@ -122,6 +135,9 @@ func (n *node) routeMask(r *record.Record, wm int64, lb *balancer) (uint64, erro
 		}
 		m |= 1 << i
 		k++
+	}
+	if m == 0 && otherwise != 0 {
+		m, k = otherwise, bits.OnesCount64(otherwise)
 	}
 	if lb != nil && k > 1 {
 		pick := lb.pick(r, k)

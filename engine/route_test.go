@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -224,5 +227,72 @@ func benchRoutePayload(b *testing.B, validated bool) {
 			b.Fatal(got, err)
 		}
 		r.Release() // as the runtime does when the record's path ends
+	}
+}
+
+// An else-edge takes exactly the records no other edge from its node
+// takes, in Route and in a run; the same for a fan-out's else-target.
+func TestRoute_ElseEdges(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var in strings.Builder
+	for i := range 30 {
+		fmt.Fprintf(&in, `{"n":%d}`+"\n", i)
+	}
+	writeFile(t, dir, "in.jsonl", in.String())
+	p, err := Load(writeFile(t, dir, "p.yaml", `id: else
+sources: [{name: in, type: file, path: in.jsonl}]
+services:
+  small: {type: file, path: small.jsonl}
+  big: {type: file, path: big.jsonl}
+  odd: {type: file, path: odd.jsonl}
+  even: {type: file, path: even.jsonl}
+stages:
+  - {id: fo, type: fan_out, fan_out: {sinks: [{sink_name: o, condition: 'record.payload.n % 2 == 1'}, {sink_name: e, otherwise: true}]}}
+  - {id: s, type: sink, service_name: small}
+  - {id: b, type: sink, service_name: big}
+  - {id: o, type: sink, service_name: odd}
+  - {id: e, type: sink, service_name: even}
+edges:
+  - {from: in, to: s, condition: 'record.payload.n < 10'}
+  - {from: in, to: b, condition: 'record.payload.n >= 20'}
+  - {from: in, to: fo, condition: else}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := NewRoutingEngine()
+	for n, want := range map[int]string{3: "s", 15: "fo", 25: "b"} {
+		got, err := e.Route(p, "in", record.New("", fmt.Appendf(nil, `{"n":%d}`, n)))
+		if err != nil || ids(got) != want {
+			t.Errorf("Route n=%d: %v %v, want %s", n, ids(got), err, want)
+		}
+	}
+	r, err := NewRunner(p, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := r.Run(context.Background())
+	if err != nil || sum.Delivered != 30 || !sum.Balanced() {
+		t.Fatalf("%s %v", sum, err)
+	}
+	for n, want := range map[int]string{15: "o", 16: "e"} {
+		got, err := e.Route(p, "fo", record.New("", fmt.Appendf(nil, `{"n":%d}`, n)))
+		if err != nil || ids(got) != want {
+			t.Errorf("Route fo n=%d: %v %v, want %s", n, ids(got), err, want)
+		}
+	}
+	for f, want := range map[string]int{"small.jsonl": 10, "big.jsonl": 10, "odd.jsonl": 5, "even.jsonl": 5} {
+		if got := len(readLines(t, filepath.Join(dir, f))); got != want {
+			t.Errorf("%s: %d lines, want %d", f, got, want)
+		}
+	}
+	if err := compileErr(t, `id: x
+sources: [{name: in, type: generate, count: 1}]
+services: {out: {type: discard}}
+stages: [{id: s, type: sink, service_name: out}]
+edges: [{from: in, to: s, condition: 'true', otherwise: true}]
+`); err == nil || !strings.Contains(err.Error(), "p.yaml:5:9: an else-edge (otherwise: true) cannot have a condition") {
+		t.Fatalf("err = %v", err)
 	}
 }
