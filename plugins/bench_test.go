@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -204,4 +205,78 @@ func rssKiB(tb testing.TB) int64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkRuntime compares the runtimes compiled in (build with -tags
+// wasmtime for both): host overhead on the passthrough guest, the noop Go
+// guest with and without interruption, compiling without and with the
+// cache, and starting one more instance.
+func BenchmarkRuntime(b *testing.B) {
+	for _, rt := range Runtimes() {
+		for _, g := range []string{"passthrough", "noop"} {
+			for _, limit := range []struct {
+				name    string
+				timeout time.Duration
+				noFuel  bool
+			}{{"limit", 0, false}, {"no-limit", -1, true}} {
+				b.Run(rt+"/process/"+g+"/"+limit.name, func(b *testing.B) {
+					ctx := context.Background()
+					p, err := load(ctx, Options{Name: g, Wasm: guest(b, g), Runtime: rt, CacheDir: testCacheDir, Instances: 1,
+						Limits: Limits{BatchTimeout: limit.timeout}}, func(c *wasmrt.Config) { c.NoFuel = limit.noFuel })
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer p.Close(ctx)
+					in := benchBatch(256)
+					var batch Batch
+					cpu0 := cpuTime()
+					for b.Loop() {
+						if err := p.ProcessBatch(ctx, in, &batch); err != nil {
+							b.Fatal(err)
+						}
+					}
+					records := float64(b.N * len(in))
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/records, "ns/record")
+					b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/records, "cpu-ns/record")
+				})
+			}
+		}
+		wasm := guest(b, "noop")
+		for _, c := range []struct{ name, dir string }{{"cache", filepath.Join(testCacheDir, "bench-"+rt)}, {"no-cache", "off"}} {
+			b.Run(rt+"/load/"+c.name, func(b *testing.B) {
+				o := Options{Wasm: wasm, Runtime: rt, CacheDir: c.dir, Instances: 1}
+				if p, err := Load(context.Background(), o); err == nil { // warm the cache
+					p.Close(context.Background())
+				}
+				for b.Loop() {
+					p, err := Load(context.Background(), o)
+					if err != nil {
+						b.Fatal(err)
+					}
+					p.Close(context.Background())
+				}
+			})
+		}
+		b.Run(rt+"/instance", func(b *testing.B) {
+			ctx := context.Background()
+			p, err := Load(ctx, Options{Wasm: wasm, Runtime: rt, CacheDir: testCacheDir, Instances: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close(ctx)
+			var insts []*instance
+			before := rssKiB(b)
+			for b.Loop() {
+				inst, err := p.newInstance(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				insts = append(insts, inst)
+			}
+			b.ReportMetric(float64(rssKiB(b)-before)/float64(len(insts)), "RSS-KiB/instance")
+			for _, inst := range insts {
+				p.discard(inst)
+			}
+		})
+	}
 }

@@ -53,6 +53,7 @@ type runtime struct {
 	cfg    wasmrt.Config
 	engine *wasmtime.Engine
 	linker *wasmtime.Linker
+	epoch  bool // epoch interruption is compiled in
 }
 
 // noDeadline is the epoch deadline of a call without a time limit, in
@@ -65,10 +66,13 @@ const noDeadline = 1 << 21
 // interruption, WASI preview 1 and the conveyor host functions.
 func New(ctx context.Context, cfg wasmrt.Config) (wasmrt.Runtime, error) {
 	wc := wasmtime.NewConfig()
-	wc.SetEpochInterruption(true)
+	// Always on, except for the benchmarks' "no-limit" baseline (NoFuel
+	// without Interruptible), which measures what interruption costs.
+	epoch := cfg.Interruptible || !cfg.NoFuel
+	wc.SetEpochInterruption(epoch)
 	wc.SetMaxWasmStack(maxWasmStack)
 	engine := wasmtime.NewEngineWithConfig(wc)
-	rt := &runtime{cfg: cfg, engine: engine, linker: wasmtime.NewLinker(engine)}
+	rt := &runtime{cfg: cfg, engine: engine, linker: wasmtime.NewLinker(engine), epoch: epoch}
 	if err := rt.linker.DefineWasi(); err != nil {
 		return nil, fmt.Errorf("define wasi: %w", err)
 	}
@@ -100,7 +104,7 @@ func (rt *runtime) Compile(ctx context.Context, wasm []byte) (wasmrt.Module, err
 	var cached string
 	if dir := rt.cfg.CacheDir; dir != "" && privateDir(dir) {
 		h := sha256.New()
-		fmt.Fprintf(h, "wasmtime-go %s epoch=1 stack=%d\n", Version, maxWasmStack)
+		fmt.Fprintf(h, "wasmtime-go %s epoch=%v stack=%d\n", Version, rt.epoch, maxWasmStack)
 		h.Write(wasm)
 		cached = filepath.Join(dir, hex.EncodeToString(h.Sum(nil))[:32]+".cwasm")
 		if m, err := wasmtime.NewModuleDeserializeFile(rt.engine, cached); err == nil {
@@ -279,6 +283,9 @@ func (m *module) Instantiate(ctx context.Context, cfg wasmrt.InstanceConfig) (wa
 // setDeadline sets the store's epoch deadline from ctx: the ticks until its
 // deadline, plus one; "never" (in practice) without one.
 func (in *instance) setDeadline(ctx context.Context) {
+	if !in.rt.epoch {
+		return
+	}
 	ticks := uint64(noDeadline)
 	if d, ok := ctx.Deadline(); ok {
 		left := time.Until(d)
