@@ -33,7 +33,9 @@ import (
 
 // Defaults applied by Load to zero-valued Options fields.
 const (
-	// DefaultMemoryPages caps a plugin instance at 256 MiB.
+	// DefaultMemoryPages caps a plugin instance at 256 MiB. It is the one
+	// default for pipelines and `conveyor-wasm plugin run` alike (ABI.md
+	// section 8): callers pass 0 to get it.
 	DefaultMemoryPages = 4096
 	// DefaultBatchTimeout bounds one batch (and one instance start).
 	DefaultBatchTimeout = 10 * time.Second
@@ -46,10 +48,10 @@ type Limits struct {
 	// MemoryPages caps each instance's linear memory in 64 KiB pages
 	// (default DefaultMemoryPages).
 	MemoryPages uint32
-	// BatchTimeout bounds the time of one batch. Zero selects
-	// DefaultBatchTimeout; a negative value disables the limit, which makes
-	// loop-heavy guests faster on wazero but leaves a hung guest hung (see
-	// RATIONALE.md).
+	// BatchTimeout bounds the time of one batch (and of one instance
+	// start). Zero selects DefaultBatchTimeout; a negative value disables
+	// the limit. Either way a call stops when its context is cancelled (see
+	// RATIONALE.md, "Why fuel instrumentation").
 	BatchTimeout time.Duration
 	// MaxBatchesPerInstance recycles an instance after that many batches
 	// (0: never).
