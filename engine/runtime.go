@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
+	"github.com/conveyor-etl/conveyor-wasm/connectors/checkpoint"
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
 	"github.com/conveyor-etl/conveyor-wasm/plugins"
 )
@@ -45,6 +46,15 @@ type RunOptions struct {
 	// Observer is told per batch what each stage, edge and sink does
 	// (metrics). Default: none.
 	Observer Observer
+
+	// StateDir keeps the sources' checkpoints (an embedded database in a
+	// directory per pipeline under it): a run interrupted (a crash, kill
+	// -9, a stop) resumes after the last record whose every path was
+	// acknowledged; a run whose sources all reached their end clears them.
+	// Empty: no checkpoints.
+	StateDir string
+	// FromStart ignores (and clears) saved checkpoints.
+	FromStart bool
 }
 
 // Runner executes a Plan: records flow from the sources through the stages
@@ -84,6 +94,9 @@ type Runner struct {
 	drainOnce sync.Once
 	drain     chan struct{} // closed by Drain
 	stopped   atomic.Bool   // the sources were stopped before their end
+
+	state     *checkpoint.Store // nil without a state directory
+	statePipe string            // the pipeline's key in the store
 }
 
 // outcomeCounts counts source records by final outcome.
@@ -226,8 +239,12 @@ func NewRunner(pl *Plan, opts RunOptions) (*Runner, error) {
 	if r.obs == nil {
 		r.obs = NopObserver{}
 	}
+	if err := r.openState(); err != nil {
+		return nil, err
+	}
 	if err := r.build(); err != nil {
 		_ = r.closeAll(context.Background())
+		_ = r.closeState(false)
 		return nil, err
 	}
 	return r, nil
@@ -239,6 +256,15 @@ func (r *Runner) Plan() *Plan { return r.pl }
 func (r *Runner) env(name string) connectors.Env {
 	return connectors.Env{BaseDir: r.pl.p.baseDir(), BatchSize: r.pl.settings.BatchSize, Name: name,
 		Logger: r.log.With("connector", name), Stdin: r.opts.Stdin, Stdout: r.opts.Stdout}
+}
+
+// sourceEnv is env for a source, with its checkpoints.
+func (r *Runner) sourceEnv(name string) connectors.Env {
+	e := r.env(name)
+	if r.state != nil {
+		e.Checkpoints = r.state.For(r.statePipe, name)
+	}
+	return e
 }
 
 func (r *Runner) sink(name string) (*sinkRT, error) {
@@ -505,6 +531,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		// what is still inside counted in flight. Their goroutines are
 		// abandoned; nothing is closed under them.
 		sum := r.Summary()
+		_ = r.closeState(false)
 		err := fmt.Errorf("%w: %d records still in flight were abandoned", context.Cause(hard), sum.InFlight)
 		if e := r.fatal.Load(); e != nil {
 			err = fmt.Errorf("%w; %d records still in flight were abandoned", *e, sum.InFlight)
@@ -514,6 +541,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	r.dl.close()
 	if r.wait(hard, func() { <-dlDone }) {
 		sum := r.Summary()
+		_ = r.closeState(false)
 		return sum, fmt.Errorf("%w: the dead-letter sink did not finish; %d records still in flight were abandoned", context.Cause(hard), sum.InFlight)
 	}
 	var flushErr error
@@ -521,6 +549,10 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		flushErr = fmt.Errorf("%w: closing the sinks did not finish", context.Cause(hard))
 	}
 	sum := r.Summary()
+	complete := flushErr == nil && r.fatal.Load() == nil && !sum.Stopped && sum.InFlight == 0 && sum.Unprocessed == 0
+	if err := r.closeState(complete); err != nil && flushErr == nil {
+		flushErr = err
+	}
 	if e := r.fatal.Load(); e != nil {
 		return sum, *e
 	}

@@ -27,7 +27,7 @@ func (r *Runner) buildSource(n *node) error {
 	src, ok := r.opts.Sources[n.id]
 	if !ok {
 		var err error
-		if src, err = connectors.BuildSource(n.sourceSpec, n.sourceCfg, r.env(n.id)); err != nil {
+		if src, err = connectors.BuildSource(n.sourceSpec, n.sourceCfg, r.sourceEnv(n.id)); err != nil {
 			return fmt.Errorf("%s: %w", n.at, err)
 		}
 	}
