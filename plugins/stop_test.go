@@ -99,8 +99,8 @@ func testEveryCPU(t *testing.T, rt string) {
 // not left to the slower fallback.
 func TestFuel_InstrumentsGoGuests(t *testing.T) {
 	for _, g := range []string{"noop", "loop", "hostcalls", "membomb"} {
-		res, err := fuel.Instrument(guest(t, g), 1000)
-		if err != nil || res.Loops == 0 {
+		res, err := fuel.Instrument(guest(t, g), 1000, 50_000)
+		if err != nil || res.Loops == 0 || !res.DepthBounded {
 			t.Fatalf("%s: %+v, %v", g, res.Loops, err)
 		}
 	}

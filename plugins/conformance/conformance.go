@@ -506,5 +506,29 @@ func testStack(t *testing.T, tg Target) {
 	// limit (a fatal error, a trap); Rust and C guests overflow the
 	// runtime's call stack.
 	l := loadLimits(t, tg, plugins.Limits{MemoryPages: 1024}, "stack")
+	before := peakRSS()
 	expectFault(t, l, plugins.FaultStack, plugins.FaultTrap, plugins.FaultMemory)
+	// The host's memory stays bounded: the 64 MiB of linear memory plus
+	// the runtime's stack for guest frames (before call-depth bounding,
+	// wazero peaked ~300 MB per overflowing instance).
+	if grew := peakRSS() - before; before > 0 && grew > 160<<20 {
+		t.Fatalf("peak resident memory grew by %d MiB during a stack overflow", grew>>20)
+	}
+}
+
+// peakRSS returns the process's peak resident set size in bytes (Linux),
+// or 0.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb)
+			return kb << 10
+		}
+	}
+	return 0
 }

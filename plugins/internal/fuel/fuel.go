@@ -22,11 +22,18 @@ import (
 	"math"
 )
 
-// The import a fuel-instrumented module calls: () -> i32.
+// The imports of an instrumented module: ImportName () -> i32 returns the
+// next allowance; OverflowName () -> () is called when the call depth
+// passes the limit and must not return (the host traps the guest with
+// ErrCallDepth).
 const (
 	ImportModule = "conveyor_internal"
 	ImportName   = "refuel"
+	OverflowName = "overflow"
 )
+
+// ErrCallDepth is the error a host's OverflowName function panics with.
+var ErrCallDepth = errors.New("stack overflow: guest call depth over the limit")
 
 // Result describes an instrumented module.
 type Result struct {
@@ -35,15 +42,34 @@ type Result struct {
 	// Loops and Entries count the checks inserted at loop headers and at
 	// function entries.
 	Loops, Entries int
+	// DepthBounded reports whether the call depth is bounded (not for
+	// modules that use exception handling, whose unwinding would skip
+	// the depth bookkeeping).
+	DepthBounded bool
 }
+
+// errEH makes Instrument retry without depth bounding.
+var errEH = errors.New("exception handling")
 
 type section struct {
 	id   byte
 	body []byte
 }
 
-// Instrument rewrites wasm. initial is the global's starting allowance.
-func Instrument(wasm []byte, initial int32) (Result, error) {
+// Instrument rewrites wasm. initial is the fuel global's starting allowance;
+// maxDepth > 0 also bounds the call depth: every function counts itself in
+// a second global on entry and out again on every exit, and calls
+// OverflowName past maxDepth (so that deep recursion costs the runtime's
+// native stack a bounded amount).
+func Instrument(wasm []byte, initial int32, maxDepth uint32) (Result, error) {
+	res, err := instrument(wasm, initial, maxDepth)
+	if errors.Is(err, errEH) {
+		res, err = instrument(wasm, initial, 0)
+	}
+	return res, err
+}
+
+func instrument(wasm []byte, initial int32, maxDepth uint32) (Result, error) {
 	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" || string(wasm[4:8]) != "\x01\x00\x00\x00" {
 		return Result{}, errors.New("fuel: not a core WebAssembly module")
 	}
@@ -58,7 +84,7 @@ func Instrument(wasm []byte, initial int32) (Result, error) {
 		}
 		secs = append(secs, section{id, body})
 	}
-	m := &module{secs: secs}
+	m := &module{secs: secs, maxDepth: maxDepth}
 	if err := m.scan(); err != nil {
 		return Result{}, fmt.Errorf("fuel: %w", err)
 	}
@@ -79,6 +105,15 @@ type module struct {
 	hasGlobal              bool
 	refuelType, refuelFunc uint32
 	fuelGlobal             uint32
+
+	maxDepth                 uint32
+	overflowType, overflowFn uint32
+	depthGlobal              uint32
+	types                    [][]byte // function types: results part, by index
+	funcTypes                []uint32 // type index of each defined function
+	extraTypes               [][]byte // types appended to the type section
+	resultTypes              map[string]uint32
+	fnIndex                  int // the defined function being rewritten
 }
 
 func (m *module) find(id byte) int {
@@ -96,6 +131,37 @@ func (m *module) scan() error {
 		r := reader{b: m.secs[i].body}
 		m.numTypes = r.u32()
 		m.hasType = true
+		for range m.numTypes {
+			if m.maxDepth == 0 {
+				break
+			}
+			if r.byte() != 0x60 {
+				return errors.New("unsupported type (not a function type)")
+			}
+			np := r.u32()
+			r.bytes(int(np))
+			start := r.off
+			nr := r.u32()
+			r.bytes(int(nr))
+			m.types = append(m.types, r.b[start:r.off])
+		}
+		if r.err != nil {
+			return r.err
+		}
+		for _, t := range m.types {
+			for _, c := range t[1:] { // value types are single bytes unless GC types
+				if c == 0x63 || c == 0x64 {
+					return errEH // not EH, but the same answer: no depth bounding
+				}
+			}
+		}
+	}
+	if i := m.find(3); i >= 0 && m.maxDepth > 0 {
+		r := reader{b: m.secs[i].body}
+		n := r.u32()
+		for range n {
+			m.funcTypes = append(m.funcTypes, r.u32())
+		}
 		if r.err != nil {
 			return r.err
 		}
@@ -143,17 +209,47 @@ func (m *module) scan() error {
 		}
 	}
 	m.refuelType = m.numTypes
+	m.overflowType = m.numTypes + 1
 	m.refuelFunc = m.numImportedFuncs
+	m.overflowFn = m.numImportedFuncs + 1
 	m.fuelGlobal = m.numImportedGlobals + m.numGlobals
+	m.depthGlobal = m.fuelGlobal + 1
+	m.resultTypes = map[string]uint32{}
 	return nil
 }
+
+// added is the number of imported functions the rewrite adds.
+const added = 2
 
 // funcIdx maps an old function index to the new one.
 func (m *module) funcIdx(i uint32) uint32 {
 	if i >= m.numImportedFuncs {
-		return i + 1
+		return i + added
 	}
 	return i
+}
+
+// blockType returns the block type for a block with the results of the
+// defined function i: 0x40, one value type, or a type index of a new
+// [] -> results type.
+func (m *module) blockType(i int) []byte {
+	results := m.types[m.funcTypes[i]] // vec(valtype)
+	r := reader{b: results}
+	n := r.u32()
+	switch n {
+	case 0:
+		return []byte{0x40}
+	case 1:
+		return []byte{results[r.off]}
+	}
+	key := string(results)
+	idx, ok := m.resultTypes[key]
+	if !ok {
+		idx = m.numTypes + 2 + uint32(len(m.extraTypes))
+		m.extraTypes = append(m.extraTypes, append([]byte{0x60, 0}, results...))
+		m.resultTypes[key] = idx
+	}
+	return sleb(nil, int64(idx))
 }
 
 // order is the required order of known sections (custom sections, id 0,
@@ -166,23 +262,52 @@ func (m *module) rewrite(initial int32) (Result, error) {
 	m.ensure(1, []byte{0})
 	m.ensure(2, []byte{0})
 	m.ensure(6, []byte{0})
+	// The code first: it decides which block types the type section needs.
+	code := map[int][]byte{}
+	for i, s := range m.secs {
+		if s.id == 10 {
+			body, err := m.code(s.body, &res)
+			if err != nil {
+				return res, err
+			}
+			code[i] = body
+		}
+	}
+	res.DepthBounded = m.maxDepth > 0
 	out := []byte("\x00asm\x01\x00\x00\x00")
-	for _, s := range m.secs {
+	for i, s := range m.secs {
 		body := s.body
 		var err error
 		switch s.id {
 		case 1:
 			body, err = appendToVec(body, []byte{0x60, 0, 1, 0x7f})
+			if err == nil {
+				body, err = appendToVec(body, []byte{0x60, 0, 0})
+			}
+			for _, t := range m.extraTypes {
+				if err == nil {
+					body, err = appendToVec(body, t)
+				}
+			}
 		case 2:
 			imp := append(name(ImportModule), name(ImportName)...)
 			imp = append(imp, 0)
 			imp = uleb(imp, uint64(m.refuelType))
 			body, err = appendToVec(body, imp)
+			ovf := append(name(ImportModule), name(OverflowName)...)
+			ovf = append(ovf, 0)
+			ovf = uleb(ovf, uint64(m.overflowType))
+			if err == nil {
+				body, err = appendToVec(body, ovf)
+			}
 		case 6:
 			g := []byte{0x7f, 1, 0x41}
 			g = sleb(g, int64(initial))
 			g = append(g, 0x0b)
 			body, err = appendToVec(body, g)
+			if err == nil {
+				body, err = appendToVec(body, []byte{0x7f, 1, 0x41, 0, 0x0b}) // depth
+			}
 		case 7:
 			body, err = m.exports(body)
 		case 8:
@@ -195,7 +320,7 @@ func (m *module) rewrite(initial int32) (Result, error) {
 		case 9:
 			body, err = m.elements(body)
 		case 10:
-			body, err = m.code(body, &res)
+			body = code[i]
 		case 0:
 			body = m.custom(body)
 		}
@@ -409,6 +534,7 @@ func (m *module) code(body []byte, res *Result) ([]byte, error) {
 		if r.err != nil {
 			return nil, r.err
 		}
+		m.fnIndex = int(i)
 		nf, err := m.function(fn, res)
 		if err != nil {
 			return nil, fmt.Errorf("function %d: %w", i, err)
@@ -434,17 +560,51 @@ func (m *module) function(fn []byte, res *Result) ([]byte, error) {
 	}
 	locals := fn[:r.off]
 	code := fn[r.off:]
-	body, loops, err := m.instructions(code)
+	if len(code) == 0 || code[len(code)-1] != 0x0b {
+		return nil, errors.New("function body does not end with end")
+	}
+	body, loops, err := m.instructions(code[:len(code)-1])
 	if err != nil {
 		return nil, err
 	}
 	out := append([]byte(nil), locals...)
+	if m.maxDepth > 0 {
+		// depth++; if depth > max: overflow()
+		out = m.addDepth(out, 0x6a)
+		out = append(out, 0x23)
+		out = uleb(out, uint64(m.depthGlobal))
+		out = append(out, 0x41)
+		out = sleb(out, int64(m.maxDepth))
+		out = append(out, 0x4b, 0x04, 0x40, 0x10) // i32.gt_u, if, call
+		out = uleb(out, uint64(m.overflowFn))
+		out = append(out, 0x0b)
+	}
 	if loops == 0 {
 		out = m.check(out)
 		res.Entries++
 	}
 	res.Loops += loops
-	return append(out, body...), nil
+	if m.maxDepth == 0 {
+		out = append(out, body...)
+		return append(out, 0x0b), nil
+	}
+	// block <results> body end; depth--; end: branches to the function's
+	// label now leave through the depth bookkeeping.
+	out = append(out, 0x02)
+	out = append(out, m.blockType(m.fnIndex)...)
+	out = append(out, body...)
+	out = append(out, 0x0b)
+	out = m.addDepth(out, 0x6b)
+	return append(out, 0x0b), nil
+}
+
+// addDepth appends depth = depth op 1 (op 0x6a add, 0x6b sub).
+func (m *module) addDepth(out []byte, op byte) []byte {
+	g := uleb(nil, uint64(m.depthGlobal))
+	out = append(out, 0x23)
+	out = append(out, g...)
+	out = append(out, 0x41, 0x01, op, 0x24)
+	return append(out, g...)
 }
 
 // instructions copies an expression, remapping function indices and
@@ -463,7 +623,15 @@ func (m *module) instructions(code []byte) ([]byte, int, error) {
 			out = m.check(out)
 			loops++
 			continue
-		case op == 0x10 || op == 0x12 || op == 0xd2: // call, return_call, ref.func
+		case m.maxDepth > 0 && (op == 0x06 || op == 0x07 || op == 0x08 || op == 0x09 || op == 0x0a ||
+			op == 0x18 || op == 0x19 || op == 0x1f):
+			return nil, 0, errEH
+		case m.maxDepth > 0 && (op == 0x0f || op == 0x12 || op == 0x13 || op == 0x15):
+			// return and tail calls leave the function: count it out first.
+			out = m.addDepth(out, 0x6b)
+		}
+		switch op {
+		case 0x10, 0x12, 0xd2: // call, return_call, ref.func
 			idx := r.u32()
 			out = append(out, op)
 			out = uleb(out, uint64(m.funcIdx(idx)))

@@ -2,6 +2,7 @@ package fuel
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -45,7 +46,7 @@ func testModule() []byte {
 }
 
 func TestInstrument_RunsAndRefuels(t *testing.T) {
-	res, err := Instrument(testModule(), 1000)
+	res, err := Instrument(testModule(), 1000, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,8 @@ func TestInstrument_RunsAndRefuels(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := r.NewHostModuleBuilder(ImportModule).NewFunctionBuilder().
-		WithFunc(func() int32 { refuels++; return 1000 }).Export(ImportName).Instantiate(ctx); err != nil {
+		WithFunc(func() int32 { refuels++; return 1000 }).Export(ImportName).
+		NewFunctionBuilder().WithFunc(func() { panic(ErrCallDepth) }).Export(OverflowName).Instantiate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	mod, err := r.Instantiate(ctx, res.Wasm)
@@ -101,9 +103,70 @@ func TestInstrument_Rejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := Instrument(tt.wasm, 10); err == nil || !strings.Contains(err.Error(), tt.want) {
+			if _, err := Instrument(tt.wasm, 10, 0); err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// recursive is (func $down (param i32) (result i32) (if (result i32) (local.get 0)
+// (then (i32.add (call $down (i32.sub (local.get 0) (i32.const 1))) (i32.const 1)))
+// (else (i32.const 0)))) exported as "down", and "early" which returns from
+// inside a block: (func (param i32) (result i32) (block (br_if 0 (local.get 0))
+// (return (i32.const 5))) (i32.const 9)).
+func recursive() []byte {
+	b := []byte("\x00asm\x01\x00\x00\x00")
+	sec := func(id byte, body ...byte) {
+		b = append(append(append(b, id), uleb(nil, uint64(len(body)))...), body...)
+	}
+	sec(1, 1, 0x60, 1, 0x7f, 1, 0x7f)
+	sec(3, 2, 0, 0)
+	exports := []byte{2}
+	exports = append(append(exports, name("down")...), 0, 0)
+	exports = append(append(exports, name("early")...), 0, 1)
+	sec(7, exports...)
+	down := []byte{0, 0x20, 0, 0x04, 0x7f, 0x20, 0, 0x41, 1, 0x6b, 0x10, 0, 0x41, 1, 0x6a, 0x05, 0x41, 0, 0x0b, 0x0b}
+	early := []byte{0, 0x02, 0x40, 0x20, 0, 0x0d, 0, 0x41, 5, 0x0f, 0x0b, 0x41, 9, 0x0b}
+	code := []byte{2}
+	for _, f := range [][]byte{down, early} {
+		code = append(append(code, uleb(nil, uint64(len(f)))...), f...)
+	}
+	sec(10, code...)
+	return b
+}
+
+func TestInstrument_BoundsCallDepth(t *testing.T) {
+	res, err := Instrument(recursive(), 1000, 100)
+	if err != nil || !res.DepthBounded {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	ctx := context.Background()
+	r := wazero.NewRuntime(ctx)
+	defer r.Close(ctx)
+	if _, err := r.NewHostModuleBuilder(ImportModule).NewFunctionBuilder().
+		WithFunc(func() int32 { return 1000 }).Export(ImportName).
+		NewFunctionBuilder().WithFunc(func() { panic(ErrCallDepth) }).Export(OverflowName).Instantiate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mod, err := r.Instantiate(ctx, res.Wasm)
+	if err != nil {
+		t.Fatalf("instrumented module does not instantiate: %v", err)
+	}
+	down, early := mod.ExportedFunction("down"), mod.ExportedFunction("early")
+	// Depth 99 fits, and repeatedly: every return counts the frame out.
+	for range 3 {
+		out, err := down.Call(ctx, api.EncodeI32(98))
+		if err != nil || api.DecodeI32(out[0]) != 98 {
+			t.Fatalf("down(98) = %v, %v", out, err)
+		}
+		for _, arg := range []int32{0, 1} { // return from inside a block, and branch out of it
+			if _, err := early.Call(ctx, api.EncodeI32(arg)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := down.Call(ctx, api.EncodeI32(150)); !errors.Is(err, ErrCallDepth) {
+		t.Fatalf("down(150): err = %v, want ErrCallDepth", err)
 	}
 }

@@ -64,6 +64,12 @@ type runtime struct {
 // may preempt the goroutine. See plugins/BENCHMARKS.md for the choice.
 const RefuelInterval = 1 << 14
 
+// MaxCallDepth bounds a guest's call depth on instrumented modules: wazero
+// grows a Go-allocated native stack for guest frames up to ~50 MB before it
+// traps, and an overflowing instance then peaked at ~300 MB of host memory.
+// 50,000 frames of a C guest's recursion cost it a few MB (BENCHMARKS.md).
+const MaxCallDepth = 50_000
+
 // New returns a wazero runtime with WASI and the conveyor host module.
 // Calls stop when their context is done (deadline or cancellation):
 // modules are fuel-instrumented (package fuel) so that they call into the
@@ -107,7 +113,7 @@ func newRuntime(ctx context.Context, cfg wasmrt.Config, closeOnDone bool) (*runt
 func (rt *runtime) Compile(ctx context.Context, wasm []byte) (wasmrt.Module, error) {
 	src := wasm
 	if !rt.cfg.NoFuel {
-		res, err := fuel.Instrument(wasm, RefuelInterval)
+		res, err := fuel.Instrument(wasm, RefuelInterval, MaxCallDepth)
 		switch {
 		case err == nil:
 			wasm = res.Wasm
@@ -151,6 +157,9 @@ func instantiateRefuel(ctx context.Context, r wazero.Runtime) error {
 		stack[0] = RefuelInterval
 		goruntime.Gosched()
 	}), nil, []api.ValueType{api.ValueTypeI32}).Export(fuel.ImportName).
+		NewFunctionBuilder().WithGoFunction(api.GoFunc(func(context.Context, []uint64) {
+		panic(fuel.ErrCallDepth)
+	}), nil, nil).Export(fuel.OverflowName).
 		Instantiate(ctx)
 	if err != nil {
 		return fmt.Errorf("instantiate host module %s: %w", fuel.ImportModule, err)
@@ -313,7 +322,7 @@ func classify(err error) error {
 		}
 		return &wasmrt.CallError{Outcome: wasmrt.Exit, ExitCode: ee.ExitCode(), Err: err}
 	}
-	if strings.Contains(err.Error(), "wasm error: stack overflow") {
+	if errors.Is(err, fuel.ErrCallDepth) || strings.Contains(err.Error(), "wasm error: stack overflow") {
 		return &wasmrt.CallError{Outcome: wasmrt.StackOverflow, Err: err}
 	}
 	return &wasmrt.CallError{Outcome: wasmrt.Trap, Err: err}
