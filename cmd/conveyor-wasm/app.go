@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
@@ -17,7 +19,10 @@ import (
 	"time"
 
 	"github.com/conveyor-etl/conveyor-wasm/abi"
+	"github.com/conveyor-etl/conveyor-wasm/cmd/conveyor-wasm/internal/httpserver"
+	"github.com/conveyor-etl/conveyor-wasm/cmd/conveyor-wasm/internal/report"
 	"github.com/conveyor-etl/conveyor-wasm/engine"
+	"github.com/conveyor-etl/conveyor-wasm/engine/metrics"
 	"github.com/urfave/cli/v2"
 )
 
@@ -251,22 +256,57 @@ func validateCommand() *cli.Command {
 func graphCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "graph",
-		Usage:     "draw the pipeline DAG as Graphviz DOT or Mermaid",
+		Usage:     "draw the pipeline DAG (sources, stages, services, the dead-letter sink) as Graphviz DOT or Mermaid, or as SVG/PNG through Graphviz",
 		ArgsUsage: "PIPELINE",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Value: "dot", Usage: "dot or mermaid"},
+			&cli.StringFlag{Name: "format", Value: "dot", Usage: "dot, mermaid, or svg or png (rendered by Graphviz's dot, which must be on PATH)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to this file instead of stdout"},
 		},
 		Action: func(c *cli.Context) error {
 			p, _, err := loadArg(c)
 			if err != nil {
 				return err
 			}
-			if err := p.WriteGraph(c.App.Writer, engine.GraphFormat(c.String("format"))); err != nil {
-				return &exitError{code: 2, err: err}
+			format := c.String("format")
+			var b bytes.Buffer
+			switch format {
+			case "svg", "png":
+				if err := renderGraph(c.Context, p, format, &b); err != nil {
+					return &exitError{code: 1, err: err}
+				}
+			default:
+				if err := p.WriteGraph(&b, engine.GraphFormat(format)); err != nil {
+					return &exitError{code: 2, err: fmt.Errorf("%w, or svg or png", err)}
+				}
 			}
-			return nil
+			if path := c.String("output"); path != "" {
+				if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+					return &exitError{code: 1, err: fmt.Errorf("--output: %w", err)}
+				}
+				return nil
+			}
+			_, err = c.App.Writer.Write(b.Bytes())
+			return err
 		},
 	}
+}
+
+// renderGraph renders the plan's DOT with Graphviz's dot into w.
+func renderGraph(ctx context.Context, p *engine.Plan, format string, w io.Writer) error {
+	dot, err := exec.LookPath("dot")
+	if err != nil {
+		return fmt.Errorf("graph --format %s needs Graphviz's dot on PATH (apt-get install graphviz, brew install graphviz); --format dot prints the DOT source to render elsewhere", format)
+	}
+	var src, errb bytes.Buffer
+	if err := p.WriteGraph(&src, engine.GraphDOT); err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, dot, "-T"+format)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = &src, w, &errb
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("dot -T%s: %w: %s", format, err, strings.TrimSpace(errb.String()))
+	}
+	return nil
 }
 
 func runCommand() *cli.Command {
@@ -275,7 +315,10 @@ func runCommand() *cli.Command {
 		Usage:     "run a pipeline until its sources are exhausted (or SIGINT/SIGTERM: then drain and stop)",
 		ArgsUsage: "PIPELINE",
 		Flags: []cli.Flag{
-			&cli.DurationFlag{Name: "progress", Value: time.Second, Usage: "interval of the progress line on stderr (0 disables it)"},
+			&cli.DurationFlag{Name: "progress", Value: time.Second, Usage: "interval of the progress line on stderr (0 disables it); JSON records with --log-format json"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress lines and no summary (warnings and errors still print)"},
+			&cli.StringFlag{Name: "http", Usage: "serve /metrics (Prometheus), /healthz, /readyz and the live DAG page on this address (e.g. :8080, 127.0.0.1:0)"},
+			&cli.BoolFlag{Name: "pprof", Usage: "with --http: also serve net/http/pprof under /debug/pprof/"},
 			&cli.DurationFlag{Name: "drain-timeout", Value: 30 * time.Second, Usage: "how long in-flight records may take to drain on stop"},
 			&cli.StringFlag{Name: "plugin-cache", Usage: "directory for compiled Wasm modules (default: the user cache dir)"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the run to this file (go tool pprof)"},
@@ -286,21 +329,53 @@ func runCommand() *cli.Command {
 				return err
 			}
 			env := envOf(c)
+			// Progress and summary are log records in JSON mode, lines
+			// otherwise; they print at every log level (--quiet hides them).
+			out := &runOutput{w: env.stderr}
+			if c.String("log-format") == "json" {
+				out.json = slog.New(slog.NewJSONHandler(env.stderr, nil))
+			}
+			quiet := c.Bool("quiet")
+			var m *metrics.Metrics
+			var srv *httpserver.Server
+			if addr := c.String("http"); addr != "" {
+				// The server starts before the runner, so that probes
+				// answer while plugins load.
+				m = metrics.New(p)
+				if srv, err = httpserver.Start(httpserver.Config{Addr: addr, Plan: p, Metrics: m, Pprof: c.Bool("pprof"), Logger: env.log}); err != nil {
+					return &exitError{code: 1, err: err}
+				}
+				defer func() {
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					defer cancel()
+					_ = srv.Close(ctx)
+				}()
+				env.log.Info("http server listening", "url", "http://"+srv.Addr()+"/")
+			} else if c.Bool("pprof") {
+				return &exitError{code: 2, err: errors.New("--pprof needs --http ADDR")}
+			}
 			// Dead letters come from a buffered sink that flushes
 			// anywhere in a line: they get a handle that writes whole
 			// lines.
 			deadLetters := env.stderr.lines()
 			defer deadLetters.Flush()
-			r, err := engine.NewRunner(p, engine.RunOptions{
+			opts := engine.RunOptions{
 				Logger:         env.log,
 				Stdin:          env.stdin,
 				Stdout:         env.stdout,
 				DeadLetterOut:  deadLetters,
 				DrainTimeout:   c.Duration("drain-timeout"),
 				PluginCacheDir: c.String("plugin-cache"),
-			})
+			}
+			if m != nil {
+				opts.Observer = m
+			}
+			r, err := engine.NewRunner(p, opts)
 			if err != nil {
 				return &exitError{code: 1, err: err}
+			}
+			if srv != nil {
+				srv.SetRunner(r)
 			}
 			ctx, stop := env.signals(c.Context)
 			defer stop()
@@ -316,13 +391,18 @@ func runCommand() *cli.Command {
 				defer pprof.StopCPUProfile()
 			}
 			stopProgress := func() {}
-			if iv := c.Duration("progress"); iv > 0 {
-				stopProgress = startProgress(env.stderr, r, iv)
+			if iv := c.Duration("progress"); iv > 0 && !quiet {
+				stopProgress = startProgress(out, r, iv)
 			}
 			sum, err := r.Run(ctx)
+			if srv != nil {
+				srv.RunEnded()
+			}
 			stopProgress() // no progress line after the summary
 			deadLetters.Flush()
-			fmt.Fprintf(env.stderr, "summary: %s\n", sum)
+			if !quiet {
+				out.summary(sum)
+			}
 			if !sum.Balanced() {
 				fmt.Fprintf(env.stderr, "warning: %d records unaccounted for\n", sum.InFlight)
 			}
@@ -334,13 +414,20 @@ func runCommand() *cli.Command {
 	}
 }
 
-// startProgress prints progress lines on w every interval until the
-// returned function is called; it returns once the last line is written.
-func startProgress(w io.Writer, r *engine.Runner, every time.Duration) (stop func()) {
+// runOutput writes progress and the summary: text lines on w, or JSON
+// log records when json is set.
+type runOutput struct {
+	w    io.Writer
+	json *slog.Logger
+}
+
+// startProgress prints progress every interval until the returned
+// function is called; it returns once the last line is written.
+func startProgress(out *runOutput, r *engine.Runner, every time.Duration) (stop func()) {
 	done, exited := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(exited)
-		progress(w, r, every, done)
+		progress(out, r, every, done)
 	}()
 	return func() {
 		close(done)
@@ -350,7 +437,7 @@ func startProgress(w io.Writer, r *engine.Runner, every time.Duration) (stop fun
 
 // progress prints a line every interval: rates since the last line and
 // totals, for runs that last longer than one interval.
-func progress(w io.Writer, r *engine.Runner, every time.Duration, done <-chan struct{}) {
+func progress(out *runOutput, r *engine.Runner, every time.Duration, done <-chan struct{}) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var last engine.Summary
@@ -362,17 +449,76 @@ func progress(w io.Writer, r *engine.Runner, every time.Duration, done <-chan st
 		case now := <-t.C:
 			s := r.Summary()
 			dt := now.Sub(lastAt).Seconds()
-			fmt.Fprintf(w, "progress: in %d (%.0f/s) out %d (%.0f/s) filtered %d dropped %d dead-lettered %d late %d in-flight %d%s\n",
-				s.In, float64(s.In-last.In)/dt, s.Delivered, float64(s.Delivered-last.Delivered)/dt,
-				s.Filtered, s.Dropped, s.DeadLettered, s.Late, s.InFlight, watermarkText(s))
+			inRate, outRate := float64(s.In-last.In)/dt, float64(s.Delivered-last.Delivered)/dt
+			if out.json != nil {
+				attrs := []any{"in", s.In, "in_per_second", round1(inRate), "delivered", s.Delivered, "delivered_per_second", round1(outRate),
+					"filtered", s.Filtered, "dropped", s.Dropped, "dead_lettered", s.DeadLettered, "late", s.Late, "in_flight", s.InFlight}
+				attrs = append(attrs, watermarkAttrs(s, now)...)
+				out.json.Info("progress", attrs...)
+			} else {
+				fmt.Fprintf(out.w, "progress: in %d (%.0f/s) out %d (%.0f/s) filtered %d dropped %d dead-lettered %d late %d in-flight %d%s\n",
+					s.In, inRate, s.Delivered, outRate, s.Filtered, s.Dropped, s.DeadLettered, s.Late, s.InFlight, watermarkText(s, now))
+			}
 			last, lastAt = s, now
 		}
 	}
 }
 
+func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
+
+// summary prints the run summary: the outcome of every record read, what
+// each sink wrote (a record copied to two sinks is one record out, two
+// lines written) and what crossed each edge.
+func (o *runOutput) summary(s engine.Summary) {
+	if o.json != nil {
+		rep := report.FromSummary(s, time.Now())
+		attrs := []any{"in", rep.In, "delivered", rep.Delivered, "filtered", rep.Filtered, "dropped", rep.Dropped,
+			"dead_lettered", rep.DeadLettered, "unprocessed", rep.Unprocessed, "in_flight", rep.InFlight, "late", rep.Late,
+			"balanced", rep.Balanced, "stopped", rep.Stopped, "elapsed_seconds", rep.ElapsedSeconds}
+		if secs := s.Elapsed.Seconds(); secs > 0 {
+			attrs = append(attrs, "records_per_second", round1(float64(s.In)/secs))
+		}
+		attrs = append(attrs, "sinks", rep.Sinks, "dead_letters", rep.DeadLetters, "edges", rep.Edges, "stages", rep.Stages)
+		o.json.Info("summary", attrs...)
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "summary: %s\n", s)
+	b.WriteString("summary: written")
+	sep := " "
+	for _, sk := range s.Sinks {
+		if sk.Name == s.DeadLetters.Name && sk.Written == 0 {
+			continue // the dead-letter service, counted below
+		}
+		fmt.Fprintf(&b, "%s%s %d", sep, sk.Name, sk.Written)
+		if sk.Errors > 0 {
+			fmt.Fprintf(&b, " (%d errors)", sk.Errors)
+		}
+		sep = ", "
+	}
+	if dl := s.DeadLetters; dl.Name != "" {
+		fmt.Fprintf(&b, "%sdead letters (%s) %d", sep, dl.Name, dl.Written)
+		if dl.Lost > 0 {
+			fmt.Fprintf(&b, " (%d lost)", dl.Lost)
+		}
+	}
+	b.WriteString("\nsummary: edges")
+	sep = " "
+	for _, e := range s.Edges {
+		fmt.Fprintf(&b, "%s%s -> %s %d", sep, e.From, e.To, e.Records)
+		if e.Late {
+			b.WriteString(" (late)")
+		}
+		sep = ", "
+	}
+	b.WriteString("\n")
+	io.WriteString(o.w, b.String())
+}
+
 // watermarkText renders the combined watermark and each event-time
-// source's lag behind the wall clock.
-func watermarkText(s engine.Summary) string {
+// source's lag behind the wall clock (or how far ahead of it its event
+// times run: a generator's, clock skew).
+func watermarkText(s engine.Summary, now time.Time) string {
 	if len(s.Sources) == 0 {
 		return ""
 	}
@@ -385,12 +531,35 @@ func watermarkText(s engine.Summary) string {
 	}
 	for _, src := range s.Sources {
 		fmt.Fprintf(&b, " [%s %s", src.Source, src.State)
-		if !src.Watermark.IsZero() {
-			fmt.Fprintf(&b, " lag %s", src.Lag.Round(time.Millisecond))
+		if rs := report.SourceOf(src, now); rs.Watermark != nil {
+			if rs.AheadSeconds > 0 {
+				fmt.Fprintf(&b, " ahead %s", secs(rs.AheadSeconds))
+			} else {
+				fmt.Fprintf(&b, " lag %s", secs(rs.LagSeconds))
+			}
 		}
 		b.WriteString("]")
 	}
 	return b.String()
+}
+
+func secs(f float64) time.Duration {
+	return time.Duration(f * float64(time.Second)).Round(time.Millisecond)
+}
+
+func watermarkAttrs(s engine.Summary, now time.Time) []any {
+	if len(s.Sources) == 0 {
+		return nil
+	}
+	var attrs []any
+	if !s.Watermark.IsZero() {
+		attrs = append(attrs, "watermark", s.Watermark.UTC())
+	}
+	srcs := make([]report.Source, len(s.Sources))
+	for i, src := range s.Sources {
+		srcs[i] = report.SourceOf(src, now)
+	}
+	return append(attrs, "sources", srcs)
 }
 
 func docsCommand() *cli.Command {

@@ -124,7 +124,8 @@ edges: [{from: in, to: f}, {from: f, to: s}]
 	if code != 0 || out != "{\"n\":2}\n{\"n\":4}\n" {
 		t.Fatalf("exit %d out %q err %s", code, out, errs)
 	}
-	if !strings.Contains(errs, "records in 3 = out 2 + filtered 1 + dropped 0 + dead-lettered 0") {
+	if !strings.Contains(errs, `"msg":"summary","in":3,"delivered":2,"filtered":1,"dropped":0,"dead_lettered":0,`) ||
+		!strings.Contains(errs, `"sinks":[{"name":"out","written":2,"errors":0}]`) {
 		t.Fatalf("summary: %s", errs)
 	}
 }
@@ -168,8 +169,8 @@ func TestCLI_Graph(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"filter-active" -> "tag";`) {
 		t.Fatalf("dot: %d %s", code, out)
 	}
-	if code, _, _ := run(t, "", "graph", "--format", "png", good); code != 2 {
-		t.Fatalf("unknown format exit %d, want 2", code)
+	if code, _, errs := run(t, "", "graph", "--format", "pdf", good); code != 2 || !strings.Contains(errs, "or svg or png") {
+		t.Fatalf("unknown format exit %d, want 2: %s", code, errs)
 	}
 }
 
