@@ -12,6 +12,7 @@ import (
 
 	"github.com/conveyor-etl/conveyor-wasm/abi"
 	"github.com/conveyor-etl/conveyor-wasm/plugins/internal/wasmrt"
+	"github.com/conveyor-etl/conveyor-wasm/plugins/plugintest"
 )
 
 // benchBatch returns n records of ~200 B: a key, a JSON payload of ~170 B
@@ -277,6 +278,43 @@ func BenchmarkRuntime(b *testing.B) {
 			for _, inst := range insts {
 				p.discard(inst)
 			}
+		})
+	}
+}
+
+// BenchmarkLookup measures lookups of 256 keys per batch through the
+// user-tier example (a Go map in the guest), on every runtime compiled in.
+func BenchmarkLookup(b *testing.B) {
+	path, err := plugintest.Build(filepath.Join("..", "examples", "plugins", "user-tier"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys := make([][]byte, 256)
+	for i := range keys {
+		keys[i] = []byte([]string{"u1", "u2", "u3", "nobody"}[i%4])
+	}
+	for _, rt := range Runtimes() {
+		b.Run(rt, func(b *testing.B) {
+			ctx := context.Background()
+			p, err := Load(ctx, Options{Wasm: wasm, Runtime: rt, CacheDir: testCacheDir, Instances: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close(ctx)
+			var res []LookupResult
+			cpu0 := cpuTime()
+			for b.Loop() {
+				if res, err = p.Lookup(ctx, keys, res[:0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			n := float64(b.N * len(keys))
+			b.ReportMetric(n/b.Elapsed().Seconds(), "keys/s")
+			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/n, "cpu-ns/key")
 		})
 	}
 }
