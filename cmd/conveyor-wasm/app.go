@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"os/exec"
 	"os/signal"
 	"runtime"
@@ -145,16 +146,64 @@ type appEnv struct {
 
 func envOf(c *cli.Context) *appEnv { return c.App.Metadata["env"].(*appEnv) }
 
+// notifySignals returns a context cancelled, with the signal as its
+// cause, by the first SIGINT or SIGTERM; after it the default handling is
+// restored, so that a second signal kills the process at once.
+func notifySignals(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case sig := <-ch:
+			signal.Reset(os.Interrupt, syscall.SIGTERM)
+			cancel(&signalError{sig: sig})
+		case <-ctx.Done():
+		}
+		signal.Stop(ch)
+	}()
+	return ctx, func() { cancel(nil) }
+}
+
+// signalError is the cause of a run stopped by a signal.
+type signalError struct{ sig os.Signal }
+
+func (e *signalError) Error() string { return "interrupted by " + e.sig.String() }
+
+// Exit codes of `run` (documented in README.md).
+const (
+	exitOK          = 0
+	exitInvalid     = 1   // the pipeline is invalid (or a usage error: 2 for flags)
+	exitFailed      = 2   // the run failed, or could not start
+	exitInterrupted = 130 // stopped by SIGINT (or a cancelled context)
+	exitTerminated  = 143 // stopped by SIGTERM
+)
+
+// interruptCode is the exit code of a run stopped by ctx's signal.
+func interruptCode(ctx context.Context) int {
+	var se *signalError
+	if errors.As(context.Cause(ctx), &se) && se.sig == syscall.SIGTERM {
+		return exitTerminated
+	}
+	return exitInterrupted
+}
+
+// defaultStateDir is where checkpoints live unless --state-dir says
+// otherwise: $XDG_STATE_HOME/conveyor-wasm, or ~/.local/state/conveyor-wasm.
+func defaultStateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "conveyor-wasm")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "conveyor-wasm")
+	}
+	return ""
+}
+
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	errw := newSyncWriter(stderr)
 	env := &appEnv{stdin: stdin, stdout: stdout, stderr: errw,
-		signals: func(ctx context.Context) (context.Context, context.CancelFunc) {
-			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-			// After the first signal, restore the default handling so that
-			// a second one kills the process.
-			context.AfterFunc(ctx, stop)
-			return ctx, stop
-		}}
+		signals: notifySignals}
 	return &cli.App{
 		Name:      "conveyor-wasm",
 		Usage:     "route ETL and streaming pipelines, with event time and WebAssembly plugins",
@@ -322,6 +371,8 @@ func runCommand() *cli.Command {
 			&cli.DurationFlag{Name: "drain-timeout", Value: 30 * time.Second, Usage: "how long in-flight records may take to drain on stop"},
 			&cli.StringFlag{Name: "plugin-cache", Usage: "directory for compiled Wasm modules (default: the user cache dir)"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the run to this file (go tool pprof)"},
+			&cli.StringFlag{Name: "state-dir", Value: defaultStateDir(), Usage: "where sources keep checkpoints, so that an interrupted run (crash, kill -9, signal) resumes after the last acknowledged record; 'none' disables checkpoints"},
+			&cli.BoolFlag{Name: "from-start", Usage: "ignore (and clear) the pipeline's checkpoints: read every source from its start"},
 		},
 		Action: func(c *cli.Context) error {
 			p, _, err := loadArg(c)
@@ -366,13 +417,17 @@ func runCommand() *cli.Command {
 				DeadLetterOut:  deadLetters,
 				DrainTimeout:   c.Duration("drain-timeout"),
 				PluginCacheDir: c.String("plugin-cache"),
+				FromStart:      c.Bool("from-start"),
+			}
+			if dir := c.String("state-dir"); dir != "none" {
+				opts.StateDir = dir
 			}
 			if m != nil {
 				opts.Observer = m
 			}
 			r, err := engine.NewRunner(p, opts)
 			if err != nil {
-				return &exitError{code: 1, err: err}
+				return &exitError{code: exitFailed, err: err}
 			}
 			if srv != nil {
 				srv.SetRunner(r)
@@ -406,8 +461,19 @@ func runCommand() *cli.Command {
 			if !sum.Balanced() {
 				fmt.Fprintf(env.stderr, "warning: %d records unaccounted for\n", sum.InFlight)
 			}
-			if err != nil {
-				return &exitError{code: 1, err: fmt.Errorf("run failed: %w", err)}
+			switch {
+			case err != nil:
+				return &exitError{code: exitFailed, err: fmt.Errorf("run failed: %w", err)}
+			case sum.Stopped:
+				msg := "interrupted: the sources were stopped before their end"
+				if n := sum.Unprocessed + sum.InFlight; n > 0 {
+					msg += fmt.Sprintf("; %d records read were not processed (not acknowledged: a source with checkpoints reads them again)", n)
+				}
+				return &exitError{code: interruptCode(ctx), err: errors.New(msg)}
+			case sum.Unprocessed > 0 || sum.InFlight > 0:
+				// Balanced books are not enough: records the run did not
+				// handle were written nowhere.
+				return &exitError{code: exitFailed, err: fmt.Errorf("%d records were not processed (not acknowledged: a source with checkpoints reads them again)", sum.Unprocessed+sum.InFlight)}
 			}
 			return nil
 		},

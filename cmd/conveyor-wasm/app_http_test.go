@@ -113,8 +113,8 @@ edges: [{from: gen, to: f}, {from: f, to: s}]
 		}
 	}
 	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("run: %v\n%s", err, errb.String())
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("run: %v (want the interrupted exit)\n%s", err, errb.String())
 	}
 	if !strings.Contains(errb.String(), "summary: records in ") {
 		t.Fatalf("no summary:\n%s", errb.String())

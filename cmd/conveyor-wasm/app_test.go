@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -104,7 +105,7 @@ stages: [{id: s, type: sink, service_name: out}]
 edges: [{from: in, to: s}]
 `), 0o644)
 	code, _, errs := run(t, "", "run", p)
-	if code != 1 || !strings.Contains(errs, "nope.jsonl: no such file or directory") {
+	if code != 2 || !strings.Contains(errs, "nope.jsonl: no such file or directory") {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 }
@@ -147,7 +148,10 @@ edges: [{from: g, to: s}]
 	envOf.signals = func(ctx context.Context) (context.Context, context.CancelFunc) {
 		return context.WithTimeout(ctx, 1500*time.Millisecond)
 	}
-	if err := app.Run([]string{"conveyor-wasm", "run", "--progress", "500ms", p}); err != nil {
+	// A stopped run exits 130 (SIGINT; 143 for SIGTERM), not 0.
+	var ee *exitError
+	if err := app.Run([]string{"conveyor-wasm", "run", "--state-dir", "none", "--progress", "500ms", p}); !errors.As(err, &ee) || ee.code != exitInterrupted ||
+		!strings.Contains(err.Error(), "interrupted: the sources were stopped before their end") {
 		t.Fatalf("run: %v\n%s", err, errb.String())
 	}
 	n := len(lines(t, filepath.Join(dir, "out.jsonl")))
