@@ -106,7 +106,9 @@ edges: [{from: in, to: s}]
 	// Duplicates are what was read after the last checkpoint: at most a
 	// checkpoint's worth (100 records) plus what was in flight (a few
 	// batches of 100) when the first run stopped.
-	if int64(dups) != first.In+second.In-n || dups > 1000 {
+	// (Records read but not processed by the first run count in its In
+	// and are read again, but were never written: no duplicate.)
+	if reread := first.In + second.In - n; int64(dups) > reread || reread > 1000 {
 		t.Fatalf("%d duplicates (first run read %d, second %d)", dups, first.In, second.In)
 	}
 	// The second run completed: its checkpoints are gone, so a third run
