@@ -2,6 +2,7 @@ package connectors
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ type FileSourceConfig struct {
 	Codec        string `yaml:"codec" doc:"json_lines: each line is a JSON document (malformed lines are dead-lettered with file:line); lines: each line is an opaque payload"`
 	KeyField     string `yaml:"key_field" doc:"dot path of a payload field whose value becomes the record key (json_lines only)"`
 	MaxLineBytes int    `yaml:"max_line_bytes" doc:"longer lines are dead-lettered"`
+	MaxDepth     int    `yaml:"max_depth" doc:"JSON lines nested deeper than this (objects and arrays) are dead-lettered at the source (0: the default)"`
 	ParseWorkers int    `yaml:"parse_workers" doc:"goroutines that split and validate the lines of a regular file, records kept in input order (0: GOMAXPROCS; 1: one goroutine); a named pipe or piped standard input is read on one goroutine, and partial batches are handed on before each read that may wait"`
 	// Follow and checkpoints: see file_follow.go and file_checkpoint.go.
 	Follow             bool          `yaml:"follow" doc:"keep reading the file as it grows, until the run is stopped: a rotated file (the path now names a new file) is read to its end and the new one from its start; a truncated file is read again from its start. One regular file only: not standard input, a pipe or a glob"`
@@ -66,7 +68,7 @@ func init() {
 		Summary: "Reads JSON Lines (or plain lines) from files, a glob or standard input.",
 		NewConfig: func() any {
 			return &FileSourceConfig{
-				Codec: codecJSONLines, MaxLineBytes: 1 << 20,
+				Codec: codecJSONLines, MaxLineBytes: 1 << 20, MaxDepth: DefaultMaxDepth,
 				PollInterval: defaultPollInterval, CheckpointInterval: defaultCheckpointInterval,
 			}
 		},
@@ -81,6 +83,9 @@ func (c *FileSourceConfig) check() error {
 	}
 	if c.KeyField != "" && c.Codec != codecJSONLines {
 		return fmt.Errorf("key_field needs codec %s", codecJSONLines)
+	}
+	if c.MaxDepth < 0 {
+		return fmt.Errorf("max_depth must not be negative, got %d", c.MaxDepth)
 	}
 	if c.MaxLineBytes <= 0 {
 		return fmt.Errorf("max_line_bytes must be positive, got %d", c.MaxLineBytes)
@@ -318,9 +323,10 @@ type slot struct {
 // lineParser is the per-line work shared by both read paths: a line (its
 // \r trimmed, at most max bytes) becomes a record, a blank, or a reject.
 type lineParser struct {
-	json    bool
-	keyPath []string
-	source  string // record.Source
+	json     bool
+	keyPath  []string
+	source   string // record.Source
+	maxDepth int
 }
 
 // lineKind is what a line became.
@@ -345,6 +351,9 @@ func (p *lineParser) parse(line []byte, lineNo int64, sl *slot) (lineKind, error
 		if err := fastjson.ValidateBytes(line); err != nil {
 			return lineReject, fmt.Errorf("malformed JSON: %w", err)
 		}
+		if err := checkJSONLimits(line, p.maxDepth); err != nil {
+			return lineReject, err
+		}
 	}
 	rec := &sl.rec
 	rec.Payload = line
@@ -363,7 +372,7 @@ func (p *lineParser) parse(line []byte, lineNo int64, sl *slot) (lineKind, error
 }
 
 func (s *fileSource) parser() lineParser {
-	return lineParser{json: s.cfg.Codec == codecJSONLines, keyPath: s.keyPath, source: s.env.Name}
+	return lineParser{json: s.cfg.Codec == codecJSONLines, keyPath: s.keyPath, source: s.env.Name, maxDepth: cmp.Or(s.cfg.MaxDepth, DefaultMaxDepth)}
 }
 
 func (s *fileSource) tooLong() error {

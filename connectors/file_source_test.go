@@ -142,6 +142,13 @@ func TestFileSource_Read_Lines(t *testing.T) {
 			wantRejct: []wantReject{{1, "{", "malformed JSON"}, {2, "}x", "malformed JSON"}},
 		},
 		{
+			name:      "invalid UTF-8 and deep nesting are rejected at the source",
+			input:     "{\"n\":1}\n{\"s\":\"\xff\xfe\"}\n" + strings.Repeat("[", 1001) + strings.Repeat("]", 1001) + "\n{\"n\":2}\n",
+			want:      []string{`{"n":1}`, `{"n":2}`},
+			wantSeq:   []int64{1, 4},
+			wantRejct: []wantReject{{2, "{\"s\":\"\xff\xfe\"}", "invalid UTF-8 at byte 6"}, {3, strings.Repeat("[", 1001) + strings.Repeat("]", 1001), "JSON nested deeper than max_depth (1000) at byte 1000"}},
+		},
+		{
 			name:    "over-long line rejected, next lines read",
 			input:   "{\"a\":1}\n{\"a\":\"0123456789\"}\n{\"b\":2}\n",
 			maxLine: 10,

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -15,15 +16,36 @@ import (
 // is reported at once, as Issues sorted by position (file:line:col:
 // message).
 func Load(path string) (*Plan, error) {
-	data, err := os.ReadFile(path)
+	data, err := readPipelineFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read pipeline: %w", err)
+		return nil, err
 	}
 	p, err := Parse(path, data)
 	if err != nil {
 		return nil, err
 	}
 	return p.Compile()
+}
+
+// MaxPipelineBytes bounds a pipeline file: `validate /dev/zero` must not
+// read forever.
+const MaxPipelineBytes = 16 << 20
+
+// readPipelineFile reads at most MaxPipelineBytes of path.
+func readPipelineFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read pipeline: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxPipelineBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read pipeline: %w", err)
+	}
+	if len(data) > MaxPipelineBytes {
+		return nil, fmt.Errorf("read pipeline %s: larger than %d MiB: not a pipeline file", path, MaxPipelineBytes>>20)
+	}
+	return data, nil
 }
 
 // Parse decodes a pipeline file's contents without compiling it. file is

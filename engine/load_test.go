@@ -193,3 +193,15 @@ edges: [{from: in, to: tag}, {from: tag, to: f}, {from: f, to: s}]
 		}
 	}
 }
+
+// A device that never ends is refused, not read forever.
+func TestLoad_DevZeroIsBounded(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Fatalf("no /dev/zero: %v", err)
+	}
+	_, err := Load("/dev/zero")
+	if err == nil || !strings.Contains(err.Error(), "larger than 16 MiB: not a pipeline file") {
+		t.Fatalf("err = %v", err)
+	}
+}
