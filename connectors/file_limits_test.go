@@ -27,4 +27,3 @@ func TestCheckJSONLimits_Cases(t *testing.T) {
 		}
 	}
 }
-
