@@ -214,11 +214,15 @@ func (f *fanInRT) run(ctx context.Context, w *worker) {
 	policy := f.st.n.latePolicy
 	lateness := int64(f.r.pl.settings.AllowedLateness)
 	var out []*record.Record
+	var reported int64 // input records already reported to the observer
 	for {
 		select {
 		case <-f.wake:
 		case <-tick:
 		}
+		start := time.Now()
+		nin := f.st.in.Load() - reported
+		reported += nin
 		f.mu.Lock()
 		if tick != nil {
 			f.m.Tick()
@@ -252,6 +256,7 @@ func (f *fanInRT) run(ctx context.Context, w *worker) {
 			}
 		}
 		f.st.out.Add(int64(len(out)))
+		f.r.obs.StageBatch(f.st.n.id, int(nin), len(out), time.Since(start))
 		w.dispatch(ctx, out, nil)
 		w.flush(ctx)
 		if done {

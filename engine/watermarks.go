@@ -180,7 +180,8 @@ func (c *eventClock) tick() {
 type SourceProgress struct {
 	Source    string
 	Watermark time.Time // zero before the first record
-	// Lag is how far the watermark is behind the wall clock.
+	// Lag is how far the watermark is behind the wall clock (0 when it is
+	// ahead, as a generator with a start in the future is).
 	Lag   time.Duration
 	State string // active, idle or finished
 }
@@ -198,7 +199,7 @@ func (c *eventClock) snapshot(srcs []*sourceRT, now time.Time) (watermark.Waterm
 		sw := SourceProgress{Source: s.n.id, State: c.tr.State(s.wmID).String()}
 		if wm != watermark.Min && wm != watermark.Max {
 			sw.Watermark = wm.Time()
-			sw.Lag = now.Sub(sw.Watermark)
+			sw.Lag = max(now.Sub(sw.Watermark), 0) // 0 when the source is ahead of the clock
 		}
 		out = append(out, sw)
 	}

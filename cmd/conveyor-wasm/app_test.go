@@ -180,7 +180,7 @@ func TestCLI_Graph(t *testing.T) {
 
 func TestCLI_VersionDocsAndFlags(t *testing.T) {
 	code, out, _ := run(t, "", "version")
-	if code != 0 || !strings.Contains(out, "abi v1.0") {
+	if code != 0 || !strings.Contains(out, "abi v1.1") {
 		t.Fatalf("version: %q", out)
 	}
 	code, out, _ = run(t, "", "docs")
