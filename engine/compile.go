@@ -228,7 +228,7 @@ func (c *compiler) servicesStep() {
 		what := "service " + strconv.Quote(name)
 		if s.Type == "wasm" {
 			sv.wasm = defaultWasmConfig()
-			sv.caps = capTransform
+			sv.caps = capTransform | capLookup // which it exports is checked when it loads
 			c.d.Decode(s.Config, sv.wasm)
 		} else if spec, ok := connectors.Lookup(connectors.KindSink, s.Type); ok {
 			sv.spec, sv.cfg, sv.caps = spec, decodeConnector(c, spec, s.Config, s.At, what), capSink
@@ -417,7 +417,7 @@ func typesProviding(cp capability) []string {
 	case capSink:
 		out = connectors.Types(connectors.KindSink)
 	case capLookup:
-		out = connectors.Types(connectors.KindLookup)
+		out = append(connectors.Types(connectors.KindLookup), "wasm")
 	case capTransform:
 		out = []string{"wasm"}
 	}

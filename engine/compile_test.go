@@ -237,13 +237,13 @@ sources: [{name: in, type: generate}]
 ` + tail + `stages:
   - id: l
     type: lookup
-    lookup: {lookup_service: plug, key_mappings: [{record_field: key, lookup_field: id}], result_field: r}
+    lookup: {lookup_service: out, key_mappings: [{record_field: key, lookup_field: id}], result_field: r}
   - id: m
     type: lookup
     lookup: {lookup_service: tabel, key_mappings: [{record_field: key, lookup_field: id}], result_field: r}
   - {id: s, type: sink, service_name: out}
 edges: [{from: in, to: l}, {from: l, to: m}, {from: m, to: s}]
-`, []string{`stage "l": service "plug" is of type wasm; a lookup stage needs a lookup service (`,
+`, []string{`stage "l": service "out" is of type discard; a lookup stage needs a lookup service (static, wasm)`,
 			`stage "m": unknown lookup service "tabel"`}},
 		{"dead_letter must be a sink", `id: x
 settings: {dead_letter: plug}

@@ -89,6 +89,9 @@ func checkLookup(cp *compiler, n *node, sv *service) {
 	if kf, ok := sv.cfg.(connectors.KeyFielder); ok {
 		allowed = kf.KeyFields()
 	}
+	if sv.wasm != nil && len(c.KeyMappings) > 1 {
+		errs.at(at, "stage %q: a wasm lookup service is asked one key per record; key_mappings has %d entries", s.ID, len(c.KeyMappings))
+	}
 	var seen []string
 	for i, m := range c.KeyMappings {
 		at := at
@@ -212,6 +215,21 @@ func (r *Runner) lookupService(name string) (connectors.LookupService, error) {
 		return svc, nil
 	}
 	sv := r.pl.services[name]
+	if sv.wasm != nil {
+		p, err := r.plugin(name)
+		if err != nil {
+			return nil, err
+		}
+		if !p.Capabilities().Lookup {
+			return nil, fmt.Errorf("service %q: the plugin exports no conveyor_lookup (ABI 1.1): it cannot be a lookup service", name)
+		}
+		svc := &wasmLookup{p: p}
+		if r.lookups == nil {
+			r.lookups = map[string]connectors.LookupService{}
+		}
+		r.lookups[name] = svc
+		return svc, nil
+	}
 	svc, err := connectors.BuildLookup(sv.spec, sv.cfg, r.env(name))
 	if err != nil {
 		return nil, err

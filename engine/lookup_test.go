@@ -447,7 +447,7 @@ func TestCheckLookup_Errors(t *testing.T) {
 		{"unknown service", "lookup_service: customers", "lookup_service: customerz",
 			[]string{`p.yaml:14:5: stage "enrich": unknown lookup service "customerz"`}},
 		{"not a lookup service", "lookup_service: customers", "lookup_service: out",
-			[]string{`p.yaml:14:5: stage "enrich": service "out" is of type file; a lookup stage needs a lookup service (static)`}},
+			[]string{`p.yaml:14:5: stage "enrich": service "out" is of type file; a lookup stage needs a lookup service (static, wasm)`}},
 		{"missing key_mappings", "      key_mappings: [{record_field: customer_id, lookup_field: id}]\n", "",
 			[]string{`p.yaml:17:7: missing required key "key_mappings"`}},
 		{"empty key_mappings", "[{record_field: customer_id, lookup_field: id}]", "[]",
