@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -316,7 +317,7 @@ func TestLoad_Refused(t *testing.T) {
 		{"wrong version", "wrongversion", Options{}, []string{"guest ABI version 2.0 is not compatible with host ABI version 1.1"}},
 		{"forbidden import", "forbiddenimport", Options{}, []string{"import wasi_snapshot_preview1.sock_accept is not allowed", "network"}},
 		{"init error", "initerror", Options{Config: map[string]string{"fail": "no database"}}, []string{"init failed: init refused: no database"}},
-		{"unknown runtime", "noop", Options{Runtime: "wasmtime"}, []string{`unknown runtime "wasmtime"`}},
+		{"unknown runtime", "noop", Options{Runtime: "wasmer"}, []string{`unknown runtime "wasmer" (available: wazero`}},
 		{"minimum memory over limit", "noop", Options{Limits: Limits{MemoryPages: 10}}, []string{"load plugin noop: the module's memory starts at 33 pages (2112 KiB), over the memory limit of 10 pages (640 KiB)"}},
 		{"empty module", "noop", Options{Wasm: []byte("\x00asm\x01\x00\x00\x00")}, []string{"missing exports", "no exported memory"}},
 		{"not wasm", "noop", Options{Wasm: []byte("not wasm")}, []string{`the module is a text file starting "not wasm", not a WebAssembly module`}},
@@ -413,5 +414,15 @@ func TestPlugin_ProcessBatch_Fault(t *testing.T) {
 	}
 	if err := p.ProcessBatch(context.Background(), recs("ok"), &b); err != nil || len(b.Outputs) != 1 {
 		t.Fatalf("after fault: %v", err)
+	}
+}
+
+func TestLoad_WasmtimeNotCompiledIn(t *testing.T) {
+	if slices.Contains(Runtimes(), "wasmtime") {
+		t.Skip("built with -tags wasmtime")
+	}
+	_, err := Load(context.Background(), Options{Wasm: guest(t, "noop"), Runtime: "wasmtime"})
+	if err == nil || !strings.Contains(err.Error(), "runtime wasmtime is not compiled into this binary") || !strings.Contains(err.Error(), "-tags wasmtime") {
+		t.Fatalf("err = %v", err)
 	}
 }
