@@ -362,14 +362,18 @@ type function struct {
 }
 
 // Call calls the function with the parameters in stack (i32 or i64 by the
-// function's type) and leaves the result in stack[0]. Cancellation of ctx
-// bumps the engine's epoch past every deadline: running calls of this
-// plugin's other instances stop too (they are retried), which only happens
+// function's type) and leaves the result in stack[0]. A deadline is the
+// store's epoch deadline; cancellation (not a deadline) of ctx bumps the
+// engine's epoch past this call's deadline, so running calls of this
+// plugin's other instances stop too (and are retried), which only happens
 // when the engine shuts a run down.
 func (f *function) Call(ctx context.Context, stack []uint64) error {
 	in := f.in
 	in.setDeadline(ctx)
 	stop := context.AfterFunc(ctx, func() {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return // the store's epoch deadline ends the call by itself
+		}
 		for range in.ticks.Load() + 1 {
 			in.rt.engine.IncrementEpoch()
 		}
