@@ -48,3 +48,21 @@ func ExampleFormatVersion() {
 	fmt.Println(abi.FormatVersion(abi.Version), abi.Compatible(0x00010002), abi.Compatible(0x00020000))
 	// Output: 1.1 true false
 }
+
+// A lookup round trip (ABI 1.1): the host encodes the keys, the guest
+// answers each in order with a row or a miss.
+func ExampleDecodeLookupResult() {
+	req := abi.AppendLookupRequest(nil, [][]byte{[]byte("u1"), []byte("nobody")})
+	keys, _ := abi.DecodeLookupRequest(req, nil) // in the guest
+	var answers []abi.LookupResult
+	for _, k := range keys {
+		if string(k) == "u1" {
+			answers = append(answers, abi.LookupResult{Found: true, Row: []byte(`{"tier":"gold"}`)})
+		} else {
+			answers = append(answers, abi.LookupResult{})
+		}
+	}
+	res, err := abi.DecodeLookupResult(abi.AppendLookupResult(nil, answers), len(keys), nil) // in the host
+	fmt.Println(res[0].Found, string(res[0].Row), res[1].Found, err)
+	// Output: true {"tier":"gold"} false <nil>
+}

@@ -311,6 +311,7 @@ func (p *Plugin) discardClean(ctx context.Context, inst *instance) {
 			p.logger.Warn("conveyor_close failed", "error", firstLine(err.Error()))
 		}
 		cancel()
+		p.host.limit.flush()
 	}
 	p.discard(inst)
 }
