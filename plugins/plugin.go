@@ -170,6 +170,10 @@ func newRuntime(ctx context.Context, name string, cfg wasmrt.Config) (wasmrt.Run
 	return newRT(ctx, cfg)
 }
 
+// cacheDir resolves Options.CacheDir for runtime rt. Compiled code is
+// native code the runtime trusts, so the cache must be private: the default
+// directory is created with mode 0700, and a directory that others can
+// write to (or that another user owns) is not used.
 func cacheDir(dir, rt string) string {
 	switch dir {
 	case "off":
@@ -182,7 +186,10 @@ func cacheDir(dir, rt string) string {
 		if rt == "" {
 			rt = DefaultRuntime
 		}
-		return filepath.Join(base, "conveyor-wasm", rt)
+		dir = filepath.Join(base, "conveyor-wasm", rt)
+	}
+	if !privateDir(dir) {
+		return ""
 	}
 	return dir
 }
