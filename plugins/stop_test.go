@@ -61,22 +61,24 @@ func testEveryCPU(t *testing.T, rt string) {
 	}
 	wg.Wait()
 
-	errs := make(chan error, guests)
-	start := time.Now()
+	type result struct {
+		err     error
+		elapsed time.Duration
+	}
+	errs := make(chan result, guests)
 	for range guests {
 		go func() {
+			t0 := time.Now()
 			_, err := p.Process(context.Background(), recs("loop"), nil)
-			errs <- err
+			errs <- result{err, time.Since(t0)}
 		}()
 	}
 	time.Sleep(limit / 3) // let the guests occupy every P
 	gcDone := make(chan struct{})
 	go func() { runtime.GC(); close(gcDone) }()
-	var first time.Duration
 	for i := range guests {
-		err := <-errs
+		r := <-errs
 		if i == 0 {
-			first = time.Since(start)
 			select {
 			case <-gcDone:
 			default:
@@ -84,14 +86,15 @@ func testEveryCPU(t *testing.T, rt string) {
 			}
 		}
 		var be *BatchError
-		if !errors.As(err, &be) || be.Kind != FaultTimeout {
-			t.Fatalf("err = %v, want a timeout", err)
+		if !errors.As(r.err, &be) || be.Kind != FaultTimeout {
+			t.Fatalf("err = %v, want a timeout", r.err)
 		}
-	}
-	// Two attempts of one limit each; the bound is loose (a shared CI
-	// machine) but catches guests that run on unstopped.
-	if total := time.Since(start); total > 2*2*limit*guests {
-		t.Fatalf("%d looping batches took %s (first %s) with a %s limit", guests, total, first, limit)
+		// Two attempts (the retry on a fresh instance), each stopped within
+		// 2x the limit; the extra second absorbs a busy CI machine. Before
+		// fuel, a guest here was never stopped.
+		if r.elapsed > 2*2*limit+time.Second {
+			t.Errorf("a looping batch took %s with a %s limit (two attempts)", r.elapsed, limit)
+		}
 	}
 }
 
