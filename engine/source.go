@@ -46,13 +46,16 @@ func (r *Runner) buildSource(n *node) error {
 // run reads the source until it ends, then tells downstream stages.
 func (s *sourceRT) run(ctx, hard context.Context) {
 	w := newWorker(s.r, s.n, 0)
-	em := &emitter{s: s, w: w, hard: hard, lastWM: wmMin}
+	em := &emitter{s: s, w: w, hard: hard, base: &partState{gen: s.gen, id: s.wmID, lastWM: wmMin}}
 	err := s.src.Read(ctx, em)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		s.r.fail(fmt.Errorf("source %q: %w", s.n.id, err))
 	}
 	if s.gen != nil {
 		s.r.clock.finish(s.wmID)
+		for part := range em.parts {
+			em.EndPartition(part)
+		}
 	}
 	s.outWM.Store(wmMax)
 	w.finish()
@@ -65,11 +68,61 @@ type emitter struct {
 	s    *sourceRT
 	w    *worker
 	hard context.Context
-	// lastWM is the source watermark last published to the event clock.
+	// base is the source's own event-time state; parts, those of the
+	// partitions a partitioned source emits on (connectors.PartitionEmitter).
+	base  *partState
+	parts map[string]*partState
+}
+
+// partState is the event-time state of a source, or of one partition of
+// it: its watermark generator, its input in the pipeline's tracker, and
+// the watermark last published there.
+type partState struct {
+	gen    *watermark.Generator
+	id     watermark.SourceID
 	lastWM int64
 }
 
+var _ connectors.PartitionEmitter = (*emitter)(nil)
+
 func (e *emitter) Emit(ctx context.Context, recs []*record.Record) error {
+	return e.emit(ctx, recs, e.base)
+}
+
+// EmitPartition implements connectors.PartitionEmitter: each partition is
+// its own watermark input (a slow partition holds the combined watermark
+// back; records are late against it, not against a faster partition).
+func (e *emitter) EmitPartition(ctx context.Context, partition string, recs []*record.Record) error {
+	if e.s.gen == nil {
+		return e.emit(ctx, recs, e.base) // no event time: partitions change nothing
+	}
+	ps, ok := e.parts[partition]
+	if !ok {
+		r := e.s.r
+		if e.parts == nil {
+			e.parts = map[string]*partState{}
+			if e.base.lastWM == wmMin {
+				// The source speaks through partitions only: its own input
+				// must not hold the watermark back.
+				r.clock.finish(e.base.id)
+			}
+		}
+		ps = &partState{gen: watermark.NewGenerator(*e.s.n.wmGen), id: r.clock.source(e.s.n.id + "/" + partition), lastWM: wmMin}
+		e.parts[partition] = ps
+	}
+	return e.emit(ctx, recs, ps)
+}
+
+// EndPartition implements connectors.PartitionEmitter: the partition no
+// longer holds the watermark back (revoked, or read to its end).
+func (e *emitter) EndPartition(partition string) {
+	if ps, ok := e.parts[partition]; ok {
+		e.s.r.clock.finish(ps.id)
+		delete(e.parts, partition)
+	}
+}
+
+func (e *emitter) emit(ctx context.Context, recs []*record.Record, ps *partState) error {
 	r := e.s.r
 	if err := ctx.Err(); err != nil {
 		// The run is stopping: these records were read but will not be
@@ -85,20 +138,40 @@ func (e *emitter) Emit(ctx context.Context, recs []*record.Record) error {
 	kept := recs[:0]
 	for _, rec := range recs {
 		e.track(rec)
-		if !e.eventTime(rec) {
+		if !e.eventTime(rec, ps) {
 			continue
 		}
 		kept = append(kept, rec)
 	}
-	if g := e.s.gen; g != nil {
-		wm := g.Current()
-		r.clock.update(e.s.wmID, wm)
-		e.s.outWM.Store(int64(wm))
+	if ps.gen != nil {
+		e.publish(ps, ps.gen.Current())
+		e.s.outWM.Store(e.outWM())
 	}
 	r.obs.StageBatch(e.s.n.id, len(recs), len(kept), time.Since(start))
 	e.w.dispatch(e.hard, kept, nil)
 	e.w.flush(e.hard)
 	return e.hard.Err()
+}
+
+// publish tells the pipeline's tracker a new watermark of ps.
+func (e *emitter) publish(ps *partState, wm watermark.Watermark) {
+	if int64(wm) > ps.lastWM {
+		ps.lastWM = int64(wm)
+		e.s.r.clock.update(ps.id, wm)
+	}
+}
+
+// outWM is the source's output watermark: its own, or the slowest of its
+// partitions'.
+func (e *emitter) outWM() int64 {
+	if e.parts == nil {
+		return e.base.lastWM
+	}
+	m := wmMax
+	for _, ps := range e.parts {
+		m = min(m, ps.lastWM)
+	}
+	return m
 }
 
 // track starts the record's acknowledgement: the run counts its outcome,
@@ -115,8 +188,9 @@ func (e *emitter) track(rec *record.Record) {
 }
 
 // eventTime sets the record's event time and applies the missing, future
-// and lateness policies; it reports whether the record goes on.
-func (e *emitter) eventTime(rec *record.Record) bool {
+// and lateness policies, with the watermark state of its source or
+// partition; it reports whether the record goes on.
+func (e *emitter) eventTime(rec *record.Record, ps *partState) bool {
 	n, r := e.s.n, e.s.r
 	missing := "no event time"
 	if x := n.eventTime; x != nil {
@@ -127,7 +201,7 @@ func (e *emitter) eventTime(rec *record.Record) bool {
 			}
 			rec.EventTime = record.NoEventTime
 			missing = err.Error()
-			if e.s.gen == nil { // else the generator applies the policy
+			if ps.gen == nil { // else the generator applies the policy
 				switch x.missing {
 				case MissingDrop:
 					end(rec, record.Dropped)
@@ -141,7 +215,7 @@ func (e *emitter) eventTime(rec *record.Record) bool {
 			}
 		}
 	}
-	g := e.s.gen
+	g := ps.gen
 	if g == nil {
 		return true
 	}
@@ -161,11 +235,7 @@ func (e *emitter) eventTime(rec *record.Record) bool {
 	rec.EventTime = obs.Time
 	// The source's watermark follows every record, not every batch, so
 	// which records are late does not depend on the batch size.
-	if wm := g.Current(); int64(wm) > e.lastWM {
-		e.lastWM = int64(wm)
-		r.clock.update(e.s.wmID, wm)
-		e.s.outWM.Store(int64(wm))
-	}
+	e.publish(ps, g.Current())
 	if r.clock.isLate(rec.EventTime) {
 		reason := lateReason(n.id, rec.EventTime, r.clock.combined.Load(), r.clock.lateness)
 		return e.w.handleLate(rec, n.latePolicy, reason)

@@ -161,6 +161,13 @@ func (c *eventClock) update(id watermark.SourceID, wm watermark.Watermark) {
 	c.mu.Unlock()
 }
 
+// source registers an input of the tracker (a source, or a partition).
+func (c *eventClock) source(name string) watermark.SourceID {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tr.Source(name)
+}
+
 func (c *eventClock) finish(id watermark.SourceID) {
 	c.mu.Lock()
 	c.tr.Finish(id)
