@@ -8,7 +8,8 @@
 // directory. Imports read exactly as they will once the SDK is published;
 // deleting the replace line and third_party switches to it. The copy is
 // embedded in this package (generated into _sdk by go generate, checked by
-// a test). Rust and C projects get a copy of the SDK crate or header.
+// a test). Rust and C projects get a copy of the SDK crate or header, from
+// the Go packages sdk/rust and sdk/c that embed them.
 package scaffold
 
 //go:generate go run gen.go
@@ -116,9 +117,9 @@ func copyTree(files map[string]string, from, to string) error {
 	})
 }
 
-// SourceFiles lists, relative to the repository root, the files the
-// scaffolds copy: non-test Go files of abi and sdk/go (with conveyortest
-// and internal/hook), the C header and the Rust crate's sources.
+// SourceFiles lists, relative to the repository root, the files the Go
+// scaffold copies: non-test Go files of abi and sdk/go (with conveyortest
+// and internal/hook).
 func SourceFiles(root string) ([]string, error) {
 	var out []string
 	for _, dir := range []string{"abi", "sdk/go", "sdk/go/conveyortest", "sdk/go/internal/hook"} {
@@ -130,19 +131,6 @@ func SourceFiles(root string) ([]string, error) {
 			if n := e.Name(); !e.IsDir() && strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go") {
 				out = append(out, dir+"/"+n)
 			}
-		}
-	}
-	for _, pattern := range []string{"sdk/c/conveyor.h", "sdk/rust/src/*.rs"} {
-		matches, err := filepath.Glob(filepath.Join(root, filepath.FromSlash(pattern)))
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range matches {
-			rel, _ := filepath.Rel(root, m)
-			if filepath.Base(rel) == "tests.rs" {
-				continue // the SDK's own unit tests
-			}
-			out = append(out, filepath.ToSlash(rel))
 		}
 	}
 	slices.Sort(out)

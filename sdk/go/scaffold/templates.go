@@ -1,5 +1,13 @@
 package scaffold
 
+import (
+	"io/fs"
+	"path"
+
+	c "github.com/conveyor-etl/conveyor-wasm/sdk/c"
+	rust "github.com/conveyor-etl/conveyor-wasm/sdk/rust"
+)
+
 func goProject(o Options, files map[string]string) error {
 	if err := copyTree(files, "abi", "third_party/conveyor-wasm/abi"); err != nil {
 		return err
@@ -18,7 +26,15 @@ func goProject(o Options, files map[string]string) error {
 }
 
 func rustProject(o Options, files map[string]string) error {
-	if err := copyTree(files, "sdk/rust/src", "conveyor/src"); err != nil {
+	err := fs.WalkDir(rust.Sources, "src", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path.Base(p) == "tests.rs" { // tests.rs: the SDK's own tests
+			return err
+		}
+		b, err := rust.Sources.ReadFile(p)
+		files["conveyor/"+p] = string(b)
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	files["src/lib.rs"] = expand(rustLib, o)
@@ -29,9 +45,7 @@ func rustProject(o Options, files map[string]string) error {
 }
 
 func cProject(o Options, files map[string]string) error {
-	if err := copyTree(files, "sdk/c", "."); err != nil {
-		return err
-	}
+	files["conveyor.h"] = string(c.Header)
 	files["plugin.c"] = expand(cPlugin, o)
 	files["build.sh"] = expand(cBuild, o)
 	files["test.sh"] = expand(cTestSh, o)
