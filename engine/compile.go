@@ -229,7 +229,7 @@ func (c *compiler) servicesStep() {
 		if s.Type == "wasm" {
 			sv.wasm = defaultWasmConfig()
 			sv.caps = capTransform | capLookup // which it exports is checked when it loads
-			c.d.Decode(s.Config, sv.wasm)
+			c.decodeConfig(s.Config, sv.wasm, s.At, what)
 		} else if spec, ok := connectors.Lookup(connectors.KindSink, s.Type); ok {
 			sv.spec, sv.cfg, sv.caps = spec, decodeConnector(c, spec, s.Config, s.At, what), capSink
 		} else if spec, ok := connectors.Lookup(connectors.KindLookup, s.Type); ok {
@@ -584,15 +584,39 @@ func (c *compiler) routeTables() {
 
 // decodeConnector decodes a connector's own keys into a fresh config of its
 // spec (strictly, with positions) and runs the spec's checks.
-func decodeConnector(c *compiler, spec connectors.Spec, n *yaml.Node, at Position, what string) any {
+func decodeConnector(c *compiler, spec connectors.Spec, raw Config, at Position, what string) any {
 	cfg := spec.NewConfig()
-	c.d.Decode(n, cfg)
+	c.decodeConfig(raw, cfg, at, what)
 	if spec.Check != nil {
 		if err := spec.Check(cfg); err != nil {
 			c.at(at, "%s: %v", what, err)
 		}
 	}
 	return cfg
+}
+
+// decodeConfig decodes the keys of raw into out. Keys from a file carry
+// their own positions; keys built in Go (ConfigOf, or the zero Config: no
+// keys) have none, so their problems are reported at the source or service
+// what, which holds them.
+func (c *compiler) decodeConfig(raw Config, out any, at Position, what string) {
+	if raw.err != nil {
+		c.at(at, "%s: %v", what, raw.err)
+		return
+	}
+	n := raw.node
+	if n == nil {
+		n = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	}
+	d := &decode.Decoder{File: c.p.File}
+	d.Decode(n, out)
+	for _, err := range d.Errs {
+		if de, ok := err.(*decode.Error); ok && de.Pos.Line == 0 {
+			c.at(at, "%s: %s", what, de.Msg)
+			continue
+		}
+		c.add(err)
+	}
 }
 
 func checkUnmatched(c *compiler, at Position, u UnmatchedPolicy) {

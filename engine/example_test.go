@@ -85,3 +85,45 @@ edges: [{from: in, to: active}, {from: active, to: write}]
 	// {"n":1,"active":true}
 	// 3 1 1 1 true
 }
+
+// A pipeline built in Go: a file source and a file sink, configured with
+// the keys a pipeline file would give them.
+func ExampleConfigOf() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	os.WriteFile(filepath.Join(dir, "in.jsonl"), []byte("{\"n\":1}\n{\"n\":2}\n"), 0o644)
+	p := &engine.Pipeline{
+		ID: "from-go",
+		Sources: []engine.Source{{Name: "in", Type: "file",
+			Config: engine.ConfigOf(map[string]any{"path": filepath.Join(dir, "in.jsonl")})}},
+		Services: map[string]engine.Service{"out": {Type: "file",
+			Config: engine.ConfigOf(map[string]any{"path": filepath.Join(dir, "out.jsonl")})}},
+		Stages: []engine.Stage{
+			{ID: "big", Type: engine.StageFilter, Condition: engine.When(`record.payload.n > 1`)},
+			{ID: "write", Type: engine.StageSink, ServiceName: "out"},
+		},
+		Edges: []engine.Edge{{From: "in", To: "big"}, {From: "big", To: "write"}},
+	}
+	plan, err := p.Compile()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	r, _ := engine.NewRunner(plan, engine.RunOptions{})
+	if _, err := r.Run(context.Background()); err != nil {
+		fmt.Println(err)
+		return
+	}
+	out, _ := os.ReadFile(filepath.Join(dir, "out.jsonl"))
+	fmt.Print(string(out))
+
+	// A key the connector does not have is reported when the pipeline is
+	// compiled, at the source that holds it.
+	p.Sources[0].Config = engine.ConfigOf(map[string]any{"pth": "in.jsonl"})
+	_, err = p.Compile()
+	fmt.Println(err)
+	// Output:
+	// {"n":2}
+	// pipeline: source "in": missing required key "path"
+	// pipeline: source "in": unknown key "pth" (did you mean "path"?)
+}

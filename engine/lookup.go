@@ -17,10 +17,8 @@ import (
 
 	"github.com/buger/jsonparser"
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
-	"github.com/conveyor-etl/conveyor-wasm/engine/internal/decode"
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
 	"github.com/valyala/fastjson"
-	"go.yaml.in/yaml/v3"
 )
 
 // Lookup stages enrich each record with a document from a lookup service:
@@ -121,14 +119,14 @@ func checkLookup(cp *compiler, n *node, sv *service) {
 	}
 	switch miss := cmp.Or(c.MissStrategy, LookupMissSkip); miss {
 	case LookupMissSkip, LookupMissDrop, LookupMissDeadLetter, LookupMissFail:
-		if c.Default != nil {
-			errs.at(decode.At(cp.p.File, c.Default), "stage %q: default is only for miss_strategy default (miss_strategy is %s)", s.ID, miss)
+		if !c.Default.isZero() {
+			errs.at(c.Default.pos(cp.p.File, at), "stage %q: default is only for miss_strategy default (miss_strategy is %s)", s.ID, miss)
 		}
 	case LookupMissDefault:
-		if c.Default == nil {
+		if c.Default.isZero() {
 			errs.at(at, "stage %q: miss_strategy default needs a default value", s.ID)
-		} else if _, err := defaultJSON(c.Default); err != nil {
-			errs.at(decode.At(cp.p.File, c.Default), "stage %q: default: %v", s.ID, err)
+		} else if _, err := c.Default.json(); err != nil {
+			errs.at(c.Default.pos(cp.p.File, at), "stage %q: default: %v", s.ID, err)
 		}
 	default:
 		errs.at(at, "stage %q: unknown miss_strategy %q (want skip, drop, dead_letter, default or fail)%s", s.ID, c.MissStrategy,
@@ -144,19 +142,6 @@ func checkPath(path string) error {
 		return fmt.Errorf("bad field path %q", path)
 	}
 	return nil
-}
-
-// defaultJSON converts a YAML default value to JSON.
-func defaultJSON(n *yaml.Node) ([]byte, error) {
-	var x any
-	if err := n.Decode(&x); err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(x)
-	if err != nil {
-		return nil, fmt.Errorf("cannot be JSON: %w", err)
-	}
-	return b, nil
 }
 
 // lookupStage is a compiled lookup stage: the processor the runtime runs and
@@ -199,7 +184,7 @@ func newLookupStage(n *node, svc connectors.LookupService) (*lookupStage, error)
 		ls.from = append(ls.from, path)
 	}
 	if ls.miss == LookupMissDefault {
-		def, err := defaultJSON(c.Default)
+		def, err := c.Default.json()
 		if err != nil {
 			return nil, fmt.Errorf("default: %w", err)
 		}

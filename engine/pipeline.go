@@ -105,7 +105,7 @@ type Source struct {
 	// Watermark says how the source's watermark follows its event times.
 	Watermark *SourceWatermark `yaml:"watermark" doc:"how the watermark follows event times; enables watermarks and lateness for this source ({} for the defaults)"`
 	// Config holds the connector's own keys, checked against its spec.
-	Config *yaml.Node `yaml:",inline"`
+	Config Config `yaml:",inline"`
 }
 
 // EventTimeConfig extracts a record's event time.
@@ -123,9 +123,10 @@ type EventTimeConfig struct {
 
 // Service is a named sink or plugin.
 type Service struct {
-	At     Position   `yaml:"-"`
-	Type   string     `yaml:"type,required" doc:"sink connector type (file, stdout, discard, ...) or wasm"`
-	Config *yaml.Node `yaml:",inline"`
+	At   Position `yaml:"-"`
+	Type string   `yaml:"type,required" doc:"sink connector type (file, stdout, discard, ...) or wasm"`
+	// Config holds the connector's (or the wasm plugin's) own keys.
+	Config Config `yaml:",inline"`
 }
 
 // StageType is the kind of a stage.
@@ -251,8 +252,8 @@ type LookupConfig struct {
 	ResultField   string             `yaml:"result_field,required" doc:"payload field the result is stored in"`
 	MissStrategy  LookupMissStrategy `yaml:"miss_strategy" doc:"what a record whose key is not found becomes: skip (default: passes unchanged), drop, dead_letter, default (gets default in result_field) or fail (stops the run)"`
 	// Default is the value stored in result_field on a miss, with
-	// miss_strategy default (any YAML value; it is stored as JSON).
-	Default *yaml.Node `yaml:"default" doc:"with miss_strategy default: the value stored in result_field when the key is not found"`
+	// miss_strategy default (any value, stored as JSON; in Go, ValueOf).
+	Default Value `yaml:"default" doc:"with miss_strategy default: the value stored in result_field when the key is not found"`
 }
 
 // LookupKeyMapping maps a record field onto a lookup key field.
@@ -299,9 +300,9 @@ func When(expr string) *Condition { return &Condition{Expr: expr} }
 // WhenCondition wraps an already built condition.
 func WhenCondition(c conditions.Condition) *Condition { return &Condition{cond: c} }
 
-// DecodeNode keeps the node to compile it with the pipeline's CEL
+// decodeNode keeps the node to compile it with the pipeline's CEL
 // environment.
-func (c *Condition) DecodeNode(file string, n *yaml.Node) error {
+func (c *Condition) decodeNode(file string, n *yaml.Node) error {
 	c.file, c.node = file, n
 	if n.Kind == yaml.ScalarNode {
 		c.Expr = n.Value
@@ -330,8 +331,8 @@ func (*Condition) DocType() string {
 // Expression returns a CEL value expression.
 func Expression(src string) *Expr { return &Expr{Src: src} }
 
-// DecodeNode keeps the node for positions.
-func (e *Expr) DecodeNode(file string, n *yaml.Node) error {
+// decodeNode keeps the node for positions.
+func (e *Expr) decodeNode(file string, n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
 		return &decode.Error{Pos: decode.At(file, n), Msg: "expected a CEL expression (a string)"}
 	}

@@ -48,7 +48,7 @@ func TestCondition_String_Cases(t *testing.T) {
 	}
 }
 
-func TestCondition_DecodeNode_Cases(t *testing.T) {
+func TestCondition_decodeNode_Cases(t *testing.T) {
 	env := newTestEnv(t)
 	match := record.New("a", []byte(`{"n":2}`))
 	match.Metadata.Set("type", "user_event")
@@ -65,7 +65,7 @@ func TestCondition_DecodeNode_Cases(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var cond Condition
-			if err := cond.DecodeNode("f.yaml", yamlNode(t, c.src)); err != nil {
+			if err := cond.decodeNode("f.yaml", yamlNode(t, c.src)); err != nil {
 				t.Fatal(err)
 			}
 			if cond.Expr != c.wantExpr {
@@ -98,14 +98,14 @@ func TestCondition_Compile_Errors(t *testing.T) {
 		{"when uses the pipeline file", func(*testing.T) *Condition { return When("record.payload +") }, "pipe.yaml"},
 		{"decoded uses its own file and line", func(t *testing.T) *Condition {
 			var c Condition
-			if err := c.DecodeNode("f.yaml", yamlNode(t, "\n\nrecord.nope.x")); err != nil {
+			if err := c.decodeNode("f.yaml", yamlNode(t, "\n\nrecord.nope.x")); err != nil {
 				t.Fatal(err)
 			}
 			return &c
 		}, "f.yaml:3:"},
 		{"structured positions", func(t *testing.T) *Condition {
 			var c Condition
-			if err := c.DecodeNode("f.yaml", yamlNode(t, "metadata_equals: {key: a}\n")); err != nil {
+			if err := c.decodeNode("f.yaml", yamlNode(t, "metadata_equals: {key: a}\n")); err != nil {
 				t.Fatal(err)
 			}
 			return &c
@@ -143,7 +143,7 @@ func TestCondition_Compile_LeavesConditionUnchanged(t *testing.T) {
 	}
 }
 
-func TestExpr_DecodeNode_Cases(t *testing.T) {
+func TestExpr_decodeNode_Cases(t *testing.T) {
 	for _, c := range []struct {
 		name    string
 		src     string
@@ -157,7 +157,7 @@ func TestExpr_DecodeNode_Cases(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var e Expr
-			err := e.DecodeNode("f.yaml", yamlNode(t, c.src))
+			err := e.decodeNode("f.yaml", yamlNode(t, c.src))
 			if c.wantErr != "" {
 				if err == nil || err.Error() != c.wantErr {
 					t.Fatalf("err = %v, want %q", err, c.wantErr)
@@ -175,11 +175,11 @@ func TestExpr_Compile_Cases(t *testing.T) {
 	env := newTestEnv(t)
 	rec := record.New("k1", []byte(`{"geo":"eu"}`))
 	var decoded Expr
-	if err := decoded.DecodeNode("f.yaml", yamlNode(t, "\n\"'x-' + record.payload.geo\"")); err != nil {
+	if err := decoded.decodeNode("f.yaml", yamlNode(t, "\n\"'x-' + record.payload.geo\"")); err != nil {
 		t.Fatal(err)
 	}
 	var bad Expr
-	if err := bad.DecodeNode("f.yaml", yamlNode(t, "\n\nrecord.key +")); err != nil {
+	if err := bad.decodeNode("f.yaml", yamlNode(t, "\n\nrecord.key +")); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {

@@ -6,12 +6,17 @@
 // types: string, bool, ints, uints, floats, time.Duration (Go syntax, "5s"),
 // slices, maps with string keys, nested structs and pointers to them,
 // *yaml.Node (kept raw for a later, more specific decoder), Pos (filled
-// with the position of the mapping that holds it) and types implementing
-// Unmarshaler. A *yaml.Node field tagged `yaml:",inline"` collects the keys
-// no other field claims, as a mapping, for a second decoder (a connector's
-// own config) to check. The tag option
-// `required` makes a missing key an error. A `doc:"..."` tag documents a
-// field; Fields lists them for generated documentation.
+// with the position of the mapping that holds it) and types registered with
+// RegisterType, which decode themselves from the node. A field tagged
+// `yaml:",inline"` whose type is *yaml.Node or a registered type collects
+// the keys no other field claims, as a mapping, for a second decoder (a
+// connector's own config) to check. The tag option `required` makes a
+// missing key an error. A `doc:"..."` tag documents a field; Fields lists
+// them for generated documentation.
+//
+// The YAML library stays behind this package: a public package keeps a
+// node in an unexported field of its own type and registers that type, so
+// no exported API outside internal packages mentions yaml.
 package decode
 
 import (
@@ -130,8 +135,8 @@ func (d *Decoder) value(n *yaml.Node, v reflect.Value) {
 		v.Set(reflect.ValueOf(n))
 		return
 	}
-	if v.CanAddr() && v.Addr().Type().Implements(unmarshalerType) {
-		if err := v.Addr().Interface().(Unmarshaler).DecodeNode(d.File, n); err != nil {
+	if fn, ok := registered[v.Type()]; ok {
+		if err := fn(d.File, n, v); err != nil {
 			d.Errs = append(d.Errs, err)
 		}
 		return
@@ -262,13 +267,24 @@ func scalar[T any](n *yaml.Node, parse func(string) (T, error)) (T, bool) {
 	return x, true
 }
 
-// Unmarshaler is implemented by types that decode themselves from a node
-// (conditions, for example, keep the node to compile it later).
-type Unmarshaler interface {
-	DecodeNode(file string, n *yaml.Node) error
-}
+// DecodeFunc decodes n, from file, into v (settable, of the registered
+// type). An error, preferably an *Error at n, is collected with the others.
+type DecodeFunc func(file string, n *yaml.Node, v reflect.Value) error
 
-var unmarshalerType = reflect.TypeOf((*Unmarshaler)(nil)).Elem()
+// registered holds the types that decode themselves; written by
+// RegisterType from init functions only, read-only afterwards.
+var registered = map[reflect.Type]DecodeFunc{}
+
+// RegisterType makes the decoder call fn for every value of type t instead
+// of decoding it by kind (conditions, for example, keep the node to compile
+// it later). Call it from an init function: the registry is not guarded.
+// Registering a type twice panics.
+func RegisterType(t reflect.Type, fn DecodeFunc) {
+	if _, dup := registered[t]; dup {
+		panic("decode: type registered twice: " + t.String())
+	}
+	registered[t] = fn
+}
 
 // field describes one decodable struct field.
 type field struct {
@@ -309,16 +325,16 @@ func (d *Decoder) structValue(n *yaml.Node, v reflect.Value) {
 		return
 	}
 	fs := fields(t)
-	rest := -1 // index of an `,inline` *yaml.Node field collecting unknown keys
+	rest := -1 // index of an `,inline` field collecting unknown keys
 	for i := 0; i < t.NumField(); i++ {
-		if strings.HasSuffix(t.Field(i).Tag.Get("yaml"), ",inline") && t.Field(i).Type == nodeType {
+		if strings.HasSuffix(t.Field(i).Tag.Get("yaml"), ",inline") && inlineType(t.Field(i).Type) {
 			rest = i
 		}
 	}
 	var restNode *yaml.Node
 	if rest >= 0 {
 		restNode = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
-		v.Field(rest).Set(reflect.ValueOf(restNode))
+		defer d.value(restNode, v.Field(rest)) // once every unclaimed key is in
 	}
 	seen := make(map[string]bool, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -350,6 +366,12 @@ func (d *Decoder) structValue(n *yaml.Node, v reflect.Value) {
 			d.errorf(n, "missing required key %q", f.name)
 		}
 	}
+}
+
+// inlineType reports whether a field of type t can collect unclaimed keys.
+func inlineType(t reflect.Type) bool {
+	_, ok := registered[t]
+	return t == nodeType || ok
 }
 
 // suggest proposes the closest known key, if one is close enough, or lists

@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -159,24 +160,69 @@ func TestDecoder_Decode_InlineRest(t *testing.T) {
 
 type selfDecoding struct{ got string }
 
-func (s *selfDecoding) DecodeNode(file string, n *yaml.Node) error {
-	if n.Value == "bad" {
-		return Errorf(file, n, "bad value")
-	}
-	s.got = n.Value
-	return nil
+// rawish keeps a node in an unexported field, as the engine's Config does.
+type rawish struct{ n *yaml.Node }
+
+func init() {
+	RegisterType(reflect.TypeOf(selfDecoding{}), func(file string, n *yaml.Node, v reflect.Value) error {
+		if n.Value == "bad" {
+			return Errorf(file, n, "bad value")
+		}
+		v.Set(reflect.ValueOf(selfDecoding{got: n.Value}))
+		return nil
+	})
+	RegisterType(reflect.TypeOf(rawish{}), func(_ string, n *yaml.Node, v reflect.Value) error {
+		v.Set(reflect.ValueOf(rawish{n: n}))
+		return nil
+	})
 }
 
-func TestDecoder_Decode_Unmarshaler(t *testing.T) {
+func TestDecoder_Decode_RegisteredType(t *testing.T) {
 	var o struct {
-		A selfDecoding `yaml:"a"`
-		B selfDecoding `yaml:"b"`
+		A selfDecoding  `yaml:"a"`
+		B selfDecoding  `yaml:"b"`
+		C *selfDecoding `yaml:"c"`
 	}
 	d := &Decoder{File: "f"}
-	d.Decode(parse(t, "a: ok\nb: bad\n"), &o)
-	if o.A.got != "ok" || d.Err() == nil || d.Err().Error() != "f:2:4: bad value" {
+	d.Decode(parse(t, "a: ok\nb: bad\nc: fine\n"), &o)
+	if o.A.got != "ok" || o.C == nil || o.C.got != "fine" || d.Err() == nil || d.Err().Error() != "f:2:4: bad value" {
 		t.Fatalf("got %+v, err %v", o, d.Err())
 	}
+}
+
+func TestDecoder_Decode_RegisteredNull(t *testing.T) {
+	var o struct {
+		R rawish `yaml:"r"`
+	}
+	d := &Decoder{File: "f"}
+	d.Decode(parse(t, "r: null\n"), &o)
+	if d.Err() != nil || o.R.n == nil || o.R.n.Tag != "!!null" {
+		t.Fatalf("a registered type gets null nodes too: %+v, %v", o.R.n, d.Err())
+	}
+}
+
+func TestDecoder_Decode_InlineRegistered(t *testing.T) {
+	var w struct {
+		Type string `yaml:"type"`
+		Rest rawish `yaml:",inline"`
+	}
+	d := &Decoder{File: "f"}
+	d.Decode(parse(t, "type: file\npath: a.jsonl\n"), &w)
+	if d.Err() != nil || w.Type != "file" || w.Rest.n == nil || len(w.Rest.n.Content) != 2 || w.Rest.n.Content[0].Value != "path" {
+		t.Fatalf("rest: %+v, %v", w.Rest.n, d.Err())
+	}
+	if w.Rest.n.Line != 1 || w.Rest.n.Column != 1 {
+		t.Fatalf("the collected mapping is where the struct is: %d:%d", w.Rest.n.Line, w.Rest.n.Column)
+	}
+}
+
+func TestRegisterType_Twice(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("registering a type twice must panic")
+		}
+	}()
+	RegisterType(reflect.TypeOf(rawish{}), nil)
 }
 
 type documented struct{}
