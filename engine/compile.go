@@ -11,6 +11,7 @@ import (
 	"github.com/conveyor-etl/conveyor-wasm/conditions"
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
 	"github.com/conveyor-etl/conveyor-wasm/engine/internal/decode"
+	"github.com/conveyor-etl/conveyor-wasm/plugins"
 	"github.com/conveyor-etl/conveyor-wasm/watermark"
 	"go.yaml.in/yaml/v3"
 )
@@ -741,7 +742,7 @@ func didYouMeanIn(name string, known []string) string {
 // and lookup stages.
 type WasmConfig struct {
 	Path             string            `yaml:"path,required" doc:"the .wasm module, relative to the pipeline file"`
-	Runtime          string            `yaml:"runtime" doc:"wazero (default)"`
+	Runtime          string            `yaml:"runtime" doc:"wazero (default: pure Go) or wasmtime (a build with -tags wasmtime and cgo)"`
 	Config           map[string]string `yaml:"config" doc:"key/value configuration handed to the plugin's init"`
 	Instances        int               `yaml:"instances" doc:"instance pool size, and how many batches a transform stage runs at once, in order (default: number of CPUs)"`
 	MaxMemoryPages   uint32            `yaml:"max_memory_pages" doc:"memory limit in 64 KiB pages"`
@@ -753,5 +754,5 @@ type WasmConfig struct {
 }
 
 func defaultWasmConfig() *WasmConfig {
-	return &WasmConfig{Runtime: "wazero", MaxMemoryPages: 1024, BatchTimeout: 10 * time.Second}
+	return &WasmConfig{Runtime: plugins.DefaultRuntime, MaxMemoryPages: plugins.DefaultMemoryPages, BatchTimeout: plugins.DefaultBatchTimeout}
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"github.com/conveyor-etl/conveyor-wasm/plugins"
 	"os"
 	"strings"
 	"sync"
@@ -451,7 +452,7 @@ edges: [{from: in, to: t}, {from: t, to: s}]
 		t.Fatal(err)
 	}
 	w := p.services["plug"].wasm
-	if w == nil || w.Path != "x.wasm" || w.Instances != 3 || w.Runtime != "wazero" || w.MaxMemoryPages != 1024 || w.BatchTimeout != 10*time.Second {
+	if w == nil || w.Path != "x.wasm" || w.Instances != 3 || w.Runtime != "wazero" || w.MaxMemoryPages != plugins.DefaultMemoryPages || w.BatchTimeout != 10*time.Second {
 		t.Fatalf("wasm config %+v", w)
 	}
 }

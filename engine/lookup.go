@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/buger/jsonparser"
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
+	"github.com/conveyor-etl/conveyor-wasm/engine/internal/jsonsplice"
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
 	"github.com/valyala/fastjson"
 )
@@ -150,9 +150,9 @@ type lookupStage struct {
 	id      string
 	svcName string
 	svc     connectors.LookupService
-	fields  []string   // lookup fields, one per key part
-	from    [][]string // record field paths; nil: the record key
-	result  []string   // result_field path
+	fields  []string        // lookup fields, one per key part
+	from    [][]string      // record field paths; nil: the record key
+	result  jsonsplice.Path // result_field path
 	miss    LookupMissStrategy
 	def     []byte // JSON, with miss_strategy default
 
@@ -165,7 +165,7 @@ func newLookupStage(n *node, svc connectors.LookupService) (*lookupStage, error)
 		id:      n.id,
 		svcName: lookupServiceName(n.stage),
 		svc:     svc,
-		result:  strings.Split(c.ResultField, "."),
+		result:  jsonsplice.MustParsePath(c.ResultField), // checked by Compile
 		miss:    c.MissStrategy,
 	}
 	if ls.miss == "" {
@@ -427,9 +427,9 @@ func (ls *lookupStage) process(ctx context.Context, w *batchCtx, in, out []*reco
 	size := 0
 	for i, rec := range in {
 		if k := sc.state[i]; k >= 0 && res[k] != nil {
-			size += len(rec.Payload) + len(res[k]) + ls.overhead()
+			size += len(rec.Payload) + len(res[k]) + ls.result.Overhead()
 		} else if ls.miss == LookupMissDefault && k != lookupHandled {
-			size += len(rec.Payload) + len(ls.def) + ls.overhead()
+			size += len(rec.Payload) + len(ls.def) + ls.result.Overhead()
 		}
 	}
 	var slab []byte // the records own it: not scratch
@@ -472,27 +472,16 @@ func (ls *lookupStage) process(ctx context.Context, w *batchCtx, in, out []*reco
 			v, _ = rec.JSON()
 		}
 		var err error
-		slab, err = appendSet(slab, rec.Payload, v, ls.result, val)
+		slab, err = setResult(slab, rec.Payload, v, ls.result, val)
 		if err != nil {
 			slab = slab[:start]
-			w.deadLetter(rec, fmt.Sprintf("lookup %q: result_field %q: %v", ls.id, strings.Join(ls.result, "."), err))
+			w.deadLetter(rec, fmt.Sprintf("lookup %q: result_field %q: %v", ls.id, ls.result, err))
 			continue
 		}
 		rec.SetPayload(slab[start:len(slab):len(slab)])
 		out = append(out, rec)
 	}
 	return out
-}
-
-// overhead bounds what storing a value adds to a payload besides the value:
-// a comma, and per path segment its quoted name (escaped: up to 6 bytes per
-// byte), a colon and braces.
-func (ls *lookupStage) overhead() int {
-	n := 1
-	for _, s := range ls.result {
-		n += 6*len(s) + 5
-	}
-	return n
 }
 
 // LookupResult is what RoutingEngine.Lookup found for a record.
@@ -559,9 +548,9 @@ func (e *RoutingEngine) Lookup(ctx context.Context, p *Plan, stage string, r *Re
 		}
 		val = ls.def
 	}
-	payload, err := appendSet(nil, r.Payload, v, ls.result, val)
+	payload, err := setResult(nil, r.Payload, v, ls.result, val)
 	if err != nil {
-		return LookupResult{}, fmt.Errorf("lookup %q: result_field %q: %w", ls.id, strings.Join(ls.result, "."), err)
+		return LookupResult{}, fmt.Errorf("lookup %q: result_field %q: %w", ls.id, ls.result, err)
 	}
 	c := r.Clone()
 	c.SetPayload(payload)
@@ -645,175 +634,71 @@ func (c *planLookups) close() {
 }
 
 // appendSet appends to dst the JSON object doc with the member at path set
-// to val (a JSON document). An existing member is replaced in place (the
-// first one, when a key repeats, as the engine's parser reads the first);
-// a missing one is appended to its object, with the objects on the way
-// created. doc must be valid JSON (the stage parsed it already); the bytes
-// of doc outside the replaced or inserted member are kept as they are.
-//
-// parsed, when not nil, is doc parsed: a new top-level member then goes
-// before the closing brace without scanning doc.
+// to val (a JSON document); see jsonsplice.Path.AppendSet. parsed, when not
+// nil, is doc parsed: a missing top-level member then goes before the
+// closing brace without scanning doc. The lookup stage keeps its path
+// parsed (setResult); this form is for tests and RoutingEngine.Lookup.
 func appendSet(dst, doc []byte, parsed *fastjson.Value, path []string, val []byte) ([]byte, error) {
-	var (
-		a, b, missing int
-		comma         bool
-		err           error
-	)
-	var o *fastjson.Object
-	if parsed != nil {
-		o, _ = parsed.Object()
-	}
-	if o != nil && o.Get(path[0]) == nil {
-		a = len(doc) - 1
-		for a > 0 && doc[a] != '}' {
-			a--
-		}
-		b, missing, comma = a, len(path), o.Len() > 0
-	} else if a, b, missing, comma, err = locate(doc, 0, path, 0); err != nil {
+	p, err := jsonsplice.ParsePath(strings.Join(path, "."))
+	if err != nil {
 		return dst, err
 	}
-	dst = append(dst, doc[:a]...)
-	if missing > 0 {
-		if comma {
-			dst = append(dst, ',')
-		}
-		for k, seg := range path[len(path)-missing:] {
-			if k > 0 {
-				dst = append(dst, '{')
-			}
-			dst = connectors.AppendJSONString(dst, seg)
-			dst = append(dst, ':')
-		}
-	}
-	dst = append(dst, val...)
-	for k := 1; k < missing; k++ {
-		dst = append(dst, '}')
-	}
-	return append(dst, doc[b:]...), nil
+	return setResult(dst, doc, parsed, p, val)
 }
 
-// locate finds where path[depth:] goes in the object starting at doc[i:]:
-// doc[a:b] is the member's value, or a == b is the insertion point of the
-// last `missing` path segments (after a comma when comma is set).
-func locate(doc []byte, i int, path []string, depth int) (a, b, missing int, comma bool, err error) {
-	i = skipSpace(doc, i)
-	if i >= len(doc) || doc[i] != '{' {
-		return 0, 0, 0, false, errors.New("not an object")
-	}
-	i++
-	last, members := i, false
-	for {
-		i = skipSpace(doc, i)
-		if i >= len(doc) {
-			return 0, 0, 0, false, errors.New("unterminated object")
+// setResult stores val at p in the JSON object doc, appended to dst,
+// keeping every other byte of doc. A top-level member that is certainly
+// absent (the parse says so, or — for a document with no escapes — its
+// quoted name appears nowhere in it) is appended before the closing brace
+// without scanning doc; otherwise the splicer finds its place.
+func setResult(dst, doc []byte, parsed *fastjson.Value, p jsonsplice.Path, val []byte) ([]byte, error) {
+	first := p.Segments()[0]
+	if parsed != nil {
+		if o, err := parsed.Object(); err == nil && o.Get(first) == nil {
+			return p.AppendNew(dst, doc, o.Len() == 0, val), nil
 		}
+	} else if isObject(doc) && !emptyObject(doc) && absentMember(doc, first) {
+		return p.AppendNew(dst, doc, false, val), nil
+	}
+	return p.AppendSet(dst, doc, val)
+}
+
+// absentMember reports whether the valid JSON object doc certainly has no
+// top-level member name: doc holds no escape (so every name is literal)
+// and name, quoted, occurs nowhere in it. It answers false when unsure.
+func absentMember(doc []byte, name string) bool {
+	if strings.ContainsAny(name, "\"\\") || bytes.IndexByte(doc, '\\') >= 0 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] < 0x20 {
+			return false
+		}
+	}
+	var q [64]byte
+	quoted := append(append(append(q[:0], '"'), name...), '"')
+	return !bytes.Contains(doc, quoted)
+}
+
+// isObject reports whether doc starts with '{' and ends with '}' (white
+// space aside): a cheap check before the fast path, which trusts that doc
+// is valid JSON.
+func isObject(doc []byte) bool {
+	t := bytes.TrimSpace(doc)
+	return len(t) >= 2 && t[0] == '{' && t[len(t)-1] == '}'
+}
+
+// emptyObject reports whether the JSON object doc has no members.
+func emptyObject(doc []byte) bool {
+	i := bytes.IndexByte(doc, '{')
+	for i++; i > 0 && i < len(doc); i++ {
 		switch doc[i] {
-		case '}':
-			return last, last, len(path) - depth, members, nil
-		case ',':
-			i++
+		case ' ', '\t', '\n', '\r':
 			continue
-		case '"':
-		default:
-			return 0, 0, 0, false, fmt.Errorf("unexpected %q at offset %d", doc[i], i)
+		case '}':
+			return true
 		}
-		ks := i
-		if i, err = skipString(doc, i); err != nil {
-			return 0, 0, 0, false, err
-		}
-		match := keyIs(doc[ks:i], path[depth])
-		i = skipSpace(doc, i)
-		if i >= len(doc) || doc[i] != ':' {
-			return 0, 0, 0, false, fmt.Errorf("expected ':' at offset %d", i)
-		}
-		i = skipSpace(doc, i+1)
-		vs := i
-		if i, err = skipValue(doc, i); err != nil {
-			return 0, 0, 0, false, err
-		}
-		if match {
-			if depth == len(path)-1 {
-				return vs, i, 0, false, nil
-			}
-			if doc[vs] != '{' {
-				return 0, 0, 0, false, fmt.Errorf("%q holds a value that is not an object", strings.Join(path[:depth+1], "."))
-			}
-			return locate(doc, vs, path, depth+1)
-		}
-		last, members = i, true
+		return false
 	}
-}
-
-// keyIs reports whether the JSON string literal raw (with its quotes) is
-// name.
-func keyIs(raw []byte, name string) bool {
-	inner := raw[1 : len(raw)-1]
-	if bytes.IndexByte(inner, '\\') < 0 {
-		return string(inner) == name
-	}
-	var s string
-	return json.Unmarshal(raw, &s) == nil && s == name
-}
-
-func skipSpace(doc []byte, i int) int {
-	for i < len(doc) && (doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\n' || doc[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the offset after the string literal at doc[i].
-func skipString(doc []byte, i int) (int, error) {
-	for j := i + 1; j < len(doc); j++ {
-		switch doc[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1, nil
-		}
-	}
-	return 0, errors.New("unterminated string")
-}
-
-// skipValue returns the offset after the JSON value at doc[i].
-func skipValue(doc []byte, i int) (int, error) {
-	if i >= len(doc) {
-		return 0, errors.New("missing value")
-	}
-	switch doc[i] {
-	case '"':
-		return skipString(doc, i)
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(doc); j++ {
-			switch doc[j] {
-			case '"':
-				e, err := skipString(doc, j)
-				if err != nil {
-					return 0, err
-				}
-				j = e - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1, nil
-				}
-			}
-		}
-		return 0, errors.New("unterminated value")
-	}
-	j := i
-scan:
-	for ; j < len(doc); j++ {
-		switch doc[j] {
-		case ',', '}', ']', ' ', '\t', '\r', '\n':
-			break scan
-		}
-	}
-	if j == i {
-		return 0, fmt.Errorf("missing value at offset %d", i)
-	}
-	return j, nil
+	return false
 }

@@ -36,7 +36,7 @@ func (d *drainAfter) SinkWrite(_ string, n int, _ time.Duration, err error) {
 func TestRunner_StateDir_ResumesAnInterruptedRun(t *testing.T) {
 	t.Parallel()
 	dir, state := t.TempDir(), t.TempDir()
-	const n = 20000
+	const n = 200_000
 	var in strings.Builder
 	for i := range n {
 		fmt.Fprintf(&in, "{\"id\":%d}\n", i)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -44,6 +45,10 @@ type Summary struct {
 	// write (Lost).
 	Sinks       []SinkStats
 	DeadLetters SinkStats
+	// Plugins are the Wasm plugins' own statistics, by service name: the
+	// guests' counters (metric_add_v1), faults by kind, log lines the rate
+	// limit suppressed, lookups.
+	Plugins []PluginStats
 	// Skipped counts input the sources skipped without making records of
 	// it (blank lines); it is not part of In.
 	Skipped int64
@@ -71,6 +76,21 @@ type EdgeStats struct {
 	From, To string
 	Late     bool // the late-records side output
 	Records  int64
+}
+
+// PluginStats is what one Wasm plugin did in a run.
+type PluginStats struct {
+	Name    string
+	Batches uint64
+	// Metrics are the guest's counters (metric_add_v1), by name.
+	Metrics map[string]int64
+	// Faults counts failed guest calls by kind (trap, timeout, memory,
+	// stack, invalid output), including those a retry recovered.
+	Faults             map[string]uint64
+	LogLinesSuppressed uint64
+	Lookups            uint64
+	LookupKeys         uint64
+	LookupHits         uint64
 }
 
 // SinkStats counts what one sink service wrote.
@@ -164,5 +184,19 @@ func (r *Runner) Summary() Summary {
 	}
 	s.Stopped = r.stopped.Load()
 	s.Skipped = r.skipped.Load()
+	for _, name := range slices.Sorted(maps.Keys(r.plugins)) {
+		ps := r.plugins[name].Stats()
+		st := PluginStats{Name: name, Batches: ps.Batches, Metrics: ps.Metrics, LogLinesSuppressed: ps.LogLinesSuppressed,
+			Lookups: ps.Lookups, LookupKeys: ps.LookupKeys, LookupHits: ps.LookupHits}
+		for f, n := range ps.Faults {
+			if n > 0 {
+				if st.Faults == nil {
+					st.Faults = map[string]uint64{}
+				}
+				st.Faults[f.String()] = n
+			}
+		}
+		s.Plugins = append(s.Plugins, st)
+	}
 	return s
 }

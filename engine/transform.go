@@ -43,7 +43,7 @@ func (r *Runner) plugin(name string) (*plugins.Plugin, error) {
 		Config:    c.Config,
 		Instances: c.Instances,
 		CacheDir:  r.opts.PluginCacheDir,
-		Logger:    r.log.With("plugin", name),
+		Logger:    r.log, // plugins.Load adds the plugin attribute
 		Limits: plugins.Limits{
 			MemoryPages:           c.MaxMemoryPages,
 			BatchTimeout:          timeout,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -545,6 +546,9 @@ func (o *runOutput) summary(s engine.Summary) {
 			attrs = append(attrs, "records_per_second", round1(float64(s.In)/secs))
 		}
 		attrs = append(attrs, "sinks", rep.Sinks, "dead_letters", rep.DeadLetters, "edges", rep.Edges, "stages", rep.Stages)
+		if len(s.Plugins) > 0 {
+			attrs = append(attrs, "plugins", s.Plugins)
+		}
 		o.json.Info("summary", attrs...)
 		return
 	}
@@ -578,6 +582,22 @@ func (o *runOutput) summary(s engine.Summary) {
 		sep = ", "
 	}
 	b.WriteString("\n")
+	for _, p := range s.Plugins {
+		fmt.Fprintf(&b, "summary: plugin %s: %d batches", p.Name, p.Batches)
+		if p.Lookups > 0 {
+			fmt.Fprintf(&b, ", %d lookups (%d of %d keys found)", p.Lookups, p.LookupHits, p.LookupKeys)
+		}
+		for _, k := range slices.Sorted(maps.Keys(p.Metrics)) {
+			fmt.Fprintf(&b, ", %s %d", k, p.Metrics[k])
+		}
+		for _, k := range slices.Sorted(maps.Keys(p.Faults)) {
+			fmt.Fprintf(&b, ", %d %s faults", p.Faults[k], k)
+		}
+		if p.LogLinesSuppressed > 0 {
+			fmt.Fprintf(&b, ", %d log lines suppressed", p.LogLinesSuppressed)
+		}
+		b.WriteString("\n")
+	}
 	io.WriteString(o.w, b.String())
 }
 

@@ -17,6 +17,10 @@ func TestExample_WasmRedact(t *testing.T) {
 	if sum.In != 120 || sum.Delivered != 118 || sum.DeadLettered != 2 || !sum.Balanced() {
 		t.Fatalf("summary: %s", sum)
 	}
+	// The guest's own counter (metric_add_v1) reaches the run summary.
+	if len(sum.Plugins) != 1 || sum.Plugins[0].Name != "redactor" || sum.Plugins[0].Metrics["fields_redacted"] < 118 {
+		t.Fatalf("plugin stats %+v", sum.Plugins)
+	}
 	read := func(name string) []string { return exampletest.Lines(t, dir, name) }
 	archive := read("redacted.jsonl")
 	if len(archive) != 118 {
