@@ -5,7 +5,7 @@ GO       ?= go
 BIN      := bin/conveyor-wasm
 WASM_OUT := bin/plugins
 
-.PHONY: all build demo test lint race plugins bench bench-e2e bench-scale docs clean
+.PHONY: all build demo test lint race wasmtime plugins bench bench-e2e bench-scale docs clean
 
 all: build
 
@@ -36,12 +36,17 @@ lint:
 
 # Every test of every package, under the race detector.
 race:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
-# The whole test suite: formatting, vet, and every test under the race
-# detector, in one pass (a second pass without the detector would repeat
-# the same tests; the few that shrink their inputs under it say so).
-test: lint race
+# The plugin host and the SDKs again on the wasmtime runtime (cgo; the
+# runtime is opt-in at build time: -tags wasmtime), including the
+# conformance suite over every guest SDK.
+wasmtime:
+	$(GO) test -count=1 -timeout 20m -tags wasmtime ./plugins/... ./sdk/...
+
+# The whole test suite: formatting, vet, every test under the race
+# detector, and the plugin tests on wasmtime.
+test: lint race wasmtime
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./engine/ ./conditions/ ./watermark/ ./abi/ ./plugins/
