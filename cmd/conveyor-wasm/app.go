@@ -435,6 +435,7 @@ func runCommand() *cli.Command {
 			}
 			ctx, stop := env.signals(c.Context)
 			defer stop()
+			env.log.Debug("running: SIGINT/SIGTERM drain and stop, a second signal kills", "pipeline", p.ID())
 			if path := c.String("cpuprofile"); path != "" {
 				f, err := os.Create(path)
 				if err != nil {
@@ -458,9 +459,6 @@ func runCommand() *cli.Command {
 			deadLetters.Flush()
 			if !quiet {
 				out.summary(sum)
-			}
-			if !sum.Balanced() {
-				fmt.Fprintf(env.stderr, "warning: %d records unaccounted for\n", sum.InFlight)
 			}
 			switch {
 			case err != nil:

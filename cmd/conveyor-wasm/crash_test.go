@@ -10,9 +10,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/conveyor-etl/conveyor-wasm/plugins/plugintest"
 )
 
 // The crash tests run this test binary as the CLI (see TestMain), kill it
@@ -261,4 +264,79 @@ edges: [{from: in, to: s}]
 		t.Fatalf("%d duplicates after %d kills", dups, kills)
 	}
 	t.Logf("%d records, %d kills, %d duplicates", total, kills, dups)
+}
+
+// A first SIGINT drains; a second one kills the process at once, even when
+// the drain is stuck (here: a Wasm guest spinning with no time limit and a
+// drain timeout of an hour).
+func TestCLI_Run_SecondSignalKills(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	wasm := plugintest.BuildGo(t, filepath.Join("..", "..", "plugins", "testdata", "guests", "loop"))
+	pipeline := filepath.Join(dir, "p.yaml")
+	os.WriteFile(pipeline, []byte(fmt.Sprintf(`id: stuck
+sources: [{name: in, type: file, path: "-", codec: lines}]
+services:
+  spin: {type: wasm, path: %q, batch_timeout: 0s}
+  out: {type: discard}
+stages:
+  - {id: t, type: transform, service_name: spin}
+  - {id: s, type: sink, service_name: out}
+edges: [{from: in, to: t}, {from: t, to: s}]
+`, wasm)), 0o644)
+	cmd := cliProcess(t, "--log-level", "debug", "run", "--progress", "0", "--state-dir", "none", "--drain-timeout", "1h", pipeline)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(stderr.String(), `msg="running:`); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the run did not start:\n%s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Fprintln(stdin, "loop") // the guest spins on this record
+	time.Sleep(300 * time.Millisecond)
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-done:
+		t.Fatalf("the first SIGINT ended the run although the drain is stuck: %v\n%s", err, stderr.String())
+	case <-time.After(300 * time.Millisecond):
+	}
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGINT {
+			t.Fatalf("after the second SIGINT: %v, want killed by SIGINT\n%s", err, stderr.String())
+		}
+	case <-time.After(5 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("the second SIGINT did not kill the process:\n%s", stderr.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
