@@ -362,7 +362,7 @@ func renderGraph(ctx context.Context, p *engine.Plan, format string, w io.Writer
 func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
-		Usage:     "run a pipeline until its sources are exhausted (or SIGINT/SIGTERM: then drain and stop)",
+		Usage:     "run a pipeline until its sources are exhausted (or SIGINT/SIGTERM: then drain and stop; SIGHUP: reload it)",
 		ArgsUsage: "PIPELINE",
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "progress", Value: time.Second, Usage: "interval of the progress line on stderr (0 disables it); JSON records with --log-format json"},
@@ -374,9 +374,10 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the run to this file (go tool pprof)"},
 			&cli.StringFlag{Name: "state-dir", Value: defaultStateDir(), Usage: "where sources keep checkpoints, so that an interrupted run (crash, kill -9, signal) resumes after the last acknowledged record; 'none' disables checkpoints"},
 			&cli.BoolFlag{Name: "from-start", Usage: "ignore (and clear) the pipeline's checkpoints: read every source from its start"},
+			&cli.BoolFlag{Name: "watch", Usage: "reload the pipeline when its file changes, as on SIGHUP: an invalid file is reported and ignored; a valid one drains the run and starts the new plan from the checkpoints"},
 		},
 		Action: func(c *cli.Context) error {
-			p, _, err := loadArg(c)
+			p, path, err := loadArg(c)
 			if err != nil {
 				return err
 			}
@@ -447,19 +448,11 @@ func runCommand() *cli.Command {
 				}
 				defer pprof.StopCPUProfile()
 			}
-			stopProgress := func() {}
-			if iv := c.Duration("progress"); iv > 0 && !quiet {
-				stopProgress = startProgress(out, r, iv)
-			}
-			sum, err := r.Run(ctx)
-			if srv != nil {
-				srv.RunEnded()
-			}
-			stopProgress() // no progress line after the summary
-			deadLetters.Flush()
-			if !quiet {
-				out.summary(sum)
-			}
+			// Runs r, and on reloads (SIGHUP, --watch) the new plans;
+			// prints each run's progress and summary.
+			loop := &runLoop{path: path, opts: opts, watch: c.Bool("watch"), log: env.log, out: out, quiet: quiet,
+				progress: c.Duration("progress"), srv: srv, flush: deadLetters.Flush}
+			sum, err := loop.run(ctx, r)
 			switch {
 			case err != nil:
 				return &exitError{code: exitFailed, err: fmt.Errorf("run failed: %w", err)}

@@ -86,15 +86,19 @@ func Start(cfg Config) (*Server, error) {
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// SetRunner makes readiness, /api/stats and the metrics' gauges follow r.
+// SetRunner makes readiness, /api/stats, the page's graph and the
+// metrics' gauges follow r: the first run, or the run of a reloaded plan
+// after RunEnded.
 func (s *Server) SetRunner(r *engine.Runner) {
 	if s.cfg.Metrics != nil {
 		s.cfg.Metrics.Bind(r)
 	}
 	s.run.Store(r)
+	s.ended.Store(false)
 }
 
-// RunEnded marks the run over: /readyz answers 503 from now on.
+// RunEnded marks the run over: /readyz answers 503 until the next
+// SetRunner (a reload), if any.
 func (s *Server) RunEnded() { s.ended.Store(true) }
 
 // Close stops the server, letting requests in progress finish until ctx
@@ -116,7 +120,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn)}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { text(w, http.StatusOK, "ok") })
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.HandleFunc("GET /api/graph", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, s.cfg.Plan.Graph()) })
+	mux.HandleFunc("GET /api/graph", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, s.plan().Graph()) })
 	mux.HandleFunc("GET /api/stats", s.stats)
 	page, _ := fs.Sub(web, "web")
 	mux.Handle("/", http.FileServerFS(page))
@@ -128,6 +132,15 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	return mux
+}
+
+// plan is the running plan: the runner's (a reload changes it), or
+// Config.Plan before the first run.
+func (s *Server) plan() *engine.Plan {
+	if r := s.run.Load(); r != nil {
+		return r.Plan()
+	}
+	return s.cfg.Plan
 }
 
 // state names where the run is: starting, running, draining or ended.
