@@ -320,3 +320,57 @@ func secondsToNanos(f float64, i int64, isInt bool, expr string) (int64, error) 
 	us := math.Round((f - sec) * 1e6)
 	return int64(sec)*int64(time.Second) + int64(us)*int64(time.Microsecond), nil
 }
+
+// CompileJSON parses and type-checks an expression whose value is written
+// as JSON (a mapping's payload or field): its type may be anything
+// EvalJSON can write (string, bytes, int, uint, double, bool, null,
+// timestamp, duration, list, map with string keys, dyn). The cost limit
+// applies as to conditions.
+func (e *Env) CompileJSON(expr string, src Source) (*ValueProgram, error) {
+	prg, a, err := e.compile(expr, src)
+	if err != nil {
+		return nil, err
+	}
+	if msg := jsonOutput(a.OutputType()); msg != "" {
+		return nil, e.positioner(expr, src).errorAt(1, 0, msg)
+	}
+	return &ValueProgram{expr: expr, src: src, prg: prg, x: &explainer{env: e.cel, ast: a, limit: e.costLimit}}, nil
+}
+
+// jsonOutput says why values of type t cannot be written as JSON ("": they
+// can, or may: dyn is checked at evaluation).
+func jsonOutput(t *types.Type) string {
+	switch t.Kind() {
+	case types.StringKind, types.BytesKind, types.IntKind, types.UintKind, types.DoubleKind, types.BoolKind,
+		types.NullTypeKind, types.TimestampKind, types.DurationKind, types.DynKind, types.AnyKind:
+		return ""
+	case types.ListKind:
+		return jsonOutput(t.Parameters()[0])
+	case types.MapKind:
+		if k := t.Parameters()[0].Kind(); k != types.StringKind && k != types.DynKind {
+			return fmt.Sprintf("value of type %s cannot be written as JSON: object keys must be strings", t)
+		}
+		return jsonOutput(t.Parameters()[1])
+	}
+	return fmt.Sprintf("value of type %s cannot be written as JSON", t)
+}
+
+// EvalJSON evaluates the expression and appends its value to dst as one
+// JSON value: numbers (a NaN or an infinity is an error), strings, bytes in
+// base64, bools, null, timestamps in RFC 3339 (UTC, with the nanoseconds
+// when there are any), durations as strings ("1.5s"), maps with string
+// keys as objects (a payload object keeps its member order; other maps are
+// written with sorted keys) and lists as arrays. On an error dst is
+// returned unchanged and the error is an *EvalError.
+func (v *ValueProgram) EvalJSON(r *record.Record, dst []byte) ([]byte, error) {
+	out, err := v.eval(r)
+	if err != nil {
+		return dst, err
+	}
+	n := len(dst)
+	b, err := celval.AppendJSON(dst, out)
+	if err != nil {
+		return dst[:n], &EvalError{Cond: v.expr, Err: err}
+	}
+	return b, nil
+}

@@ -288,3 +288,86 @@ func TestEnv_CompileValue_RejectsUnusableTypes(t *testing.T) {
 		t.Fatalf("EvalString err = %v", err)
 	}
 }
+
+func TestEnv_CompileJSON_EvalJSON(t *testing.T) {
+	r := record.New("k1", []byte(testPayload))
+	r.SetTime(time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC))
+	tests := []struct{ expr, want string }{
+		{`record.payload.count * 2`, `6`},
+		{`2u`, `2`},
+		{`record.payload.price * double(record.payload.count)`, `7.5`},
+		{`record.payload.price * 2.0`, `5`},
+		{`record.payload.big`, `12345678901234567000`},
+		{`record.payload.esc`, `"a\"bé"`},
+		{`b"\x00\xff"`, `"AP8="`},
+		{`record.payload.yes`, `true`},
+		{`null`, `null`},
+		{`record.payload.nul`, `null`},
+		{`record.event_time`, `"2026-01-02T03:04:05.000000006Z"`},
+		{`timestamp("2026-01-02T03:04:05+01:00")`, `"2026-01-02T02:04:05Z"`},
+		{`duration("1.5s")`, `"1.5s"`},
+		{`record.event_time - timestamp("2026-01-02T03:04:00Z")`, `"5.000000006s"`},
+		{`[1, "a", [true], {"x": null}]`, `[1,"a",[true],{"x":null}]`},
+		{`{"b": 1, "a": {"d": 2.5, "c": record.key}}`, `{"a":{"c":"k1","d":2.5},"b":1}`},
+		{`record.payload.user`, `{"age":36,"name":"Ada","tags":["x","y"]}`},
+		{`record.payload.l`, `[1,2,"a",{"k":true}]`},
+		{`record.metadata`, `{"m":"v"}`},
+		{`record.payload.l.map(x, type(x) == int ? x * 10 : x)`, `[10,20,"a",{"k":true}]`},
+	}
+	r.Metadata.Set("m", "v")
+	env := newEnv(t)
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			v, err := env.CompileJSON(tt.expr, Source{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := v.EvalJSON(r, []byte("x"))
+			if err != nil || string(got) != "x"+tt.want {
+				t.Fatalf("EvalJSON = %s, %v; want x%s", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestValueProgram_EvalJSON_Errors(t *testing.T) {
+	r := record.New("k1", []byte(`{"n":1,"zero":0.0}`))
+	tests := []struct{ expr, want string }{
+		{`record.payload.qty`, `condition "record.payload.qty": no such key: qty`},
+		{`double(record.payload.n) / record.payload.zero`, `condition "double(record.payload.n) / record.payload.zero": double +Inf cannot be written as JSON`},
+		{`{"a": [0.0 / 0.0]}`, `condition "{\"a\": [0.0 / 0.0]}": key "a": index 0: double NaN cannot be written as JSON`},
+		{`dyn({1: "x"})`, `condition "dyn({1: \"x\"})": map key 1 is a int: JSON object keys must be strings`},
+		{`record.payload.n + "x"`, `condition "record.payload.n + \"x\"": no such overload: _+_(int, string)`},
+	}
+	env := newEnv(t)
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			v, err := env.CompileJSON(tt.expr, Source{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := v.EvalJSON(r, []byte("x"))
+			var ee *EvalError
+			if err == nil || err.Error() != tt.want || !errors.As(err, &ee) || string(got) != "x" {
+				t.Fatalf("EvalJSON = %q, %v; want error %s", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestEnv_CompileJSON_RejectsTypes(t *testing.T) {
+	tests := []struct{ expr, want string }{
+		{`{1: "x"}`, "p.yaml:5:10: value of type map(int, string) cannot be written as JSON: object keys must be strings\n | {1: \"x\"}\n | ^"},
+		{`int`, "p.yaml:5:10: value of type type(int) cannot be written as JSON\n | int\n | ^"},
+		{`[optional.of(1)]`, "p.yaml:5:10: value of type optional_type(int) cannot be written as JSON\n | [optional.of(1)]\n | ^"},
+		{`record.payload.a +`, "p.yaml:5:28: Syntax error: mismatched input '<EOF>' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}\n | record.payload.a +\n | ..................^"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			_, err := newEnv(t).CompileJSON(tt.expr, Source{File: "p.yaml", Line: 5, Col: 10})
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("err = %v\nwant %s", err, tt.want)
+			}
+		})
+	}
+}
