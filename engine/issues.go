@@ -84,6 +84,9 @@ func issuesOf(errs []error) error {
 	if len(out) == 0 {
 		return nil
 	}
+	for i := range out {
+		out[i].Pos = overridePos(out[i].Pos)
+	}
 	slices.SortStableFunc(out, func(a, b Issue) int {
 		return cmp.Or(cmp.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line),
 			cmp.Compare(a.Pos.Col, b.Pos.Col), cmp.Compare(a.Msg, b.Msg))

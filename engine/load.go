@@ -6,13 +6,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-
-	"github.com/conveyor-etl/conveyor-wasm/engine/internal/decode"
-	"go.yaml.in/yaml/v3"
 )
 
 // Load reads the pipeline file at path (YAML or JSON), decodes it into a
-// Pipeline (Parse) and compiles that into a Plan (Compile). Every problem
+// Pipeline (Parse, environment references expanded from the process
+// environment) and compiles that into a Plan (Compile). Every problem
 // is reported at once, as Issues sorted by position (file:line:col:
 // message).
 func Load(path string) (*Plan, error) {
@@ -49,24 +47,11 @@ func readPipelineFile(path string) ([]byte, error) {
 }
 
 // Parse decodes a pipeline file's contents without compiling it. file is
-// used in error positions and as the base for relative paths.
+// used in error positions and as the base for relative paths. Environment
+// references (${VAR}, ${VAR:default}) are expanded from the process
+// environment (see ParseOptions).
 func Parse(file string, data []byte) (*Pipeline, error) {
-	var doc yaml.Node
-	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
-		return nil, syntaxError(file, err)
-	}
-	root := decode.Resolve(&doc)
-	if root == nil {
-		return nil, fmt.Errorf("%s: empty pipeline file", file)
-	}
-	d := &decode.Decoder{File: file}
-	p := &Pipeline{}
-	d.Decode(root, p)
-	p.File, p.text = file, data
-	if err := issuesOf(d.Errs); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return ParseWith(file, data, ParseOptions{})
 }
 
 // syntaxError turns a YAML parser error ("yaml: line 3: ...") into
