@@ -1,7 +1,8 @@
 // Package jsonsplice stores a JSON value at a dot path inside a JSON
 // object and keeps every other byte of the object as it is: the lookup
-// stage's enrichment (result_field) without decoding and re-encoding the
-// payload.
+// stage's enrichment (result_field) and the mapping stage's set, without
+// decoding and re-encoding the payload; AppendRemove is the mapping
+// stage's remove.
 //
 //	p, _ := jsonsplice.ParsePath("user.profile")
 //	out, err := p.AppendSet(nil, []byte(`{"id":1,"user":{"name":"ann"}}`), []byte(`{"tier":"gold"}`))
