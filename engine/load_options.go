@@ -27,8 +27,8 @@ type ParseOptions struct {
 	// Env looks up a variable: its value and whether it is set. Nil:
 	// os.LookupEnv.
 	Env func(name string) (value string, ok bool)
-	// Sets are overrides, "path=value", applied in order after the
-	// references are expanded (their values are not expanded). A path is
+	// Sets are overrides, "path=value", applied in order; their values
+	// are not expanded, and a value they replace needs no variable. A path is
 	// keys separated by dots; in a list, a segment is the name or id of an
 	// element, or its index (sources.in.path, stages.keep.condition,
 	// edges.0.to, settings.batch_size). The value is YAML: 10 is an
@@ -69,11 +69,6 @@ func ParseWith(file string, data []byte, o ParseOptions) (*Pipeline, error) {
 		env = os.LookupEnv
 	}
 	var errs []error
-	bad := map[int]bool{} // lines of references that could not be expanded
-	for _, pr := range interp.Tree(root, env, data) {
-		errs = append(errs, &decode.Error{Pos: Position{File: file, Line: pr.Line, Col: pr.Col}, Msg: pr.Msg})
-		bad[pr.Line] = true
-	}
 	for i, s := range o.Sets {
 		if err := override.Apply(root, s, setLine(i+1)); err != nil {
 			var oe *override.Error
@@ -82,6 +77,14 @@ func ParseWith(file string, data []byte, o ParseOptions) (*Pipeline, error) {
 			}
 			errs = append(errs, &decode.Error{Pos: Position{File: setFile(i + 1), Line: 1, Col: oe.Col}, Msg: oe.Msg})
 		}
+	}
+	// Overrides first: a value they replace needs no variable, and the
+	// values they bring are not expanded.
+	bad := map[int]bool{} // lines of references that could not be expanded
+	fromSet := func(n *yaml.Node) bool { return isSetLine(n.Line) }
+	for _, pr := range interp.Tree(root, env, data, fromSet) {
+		errs = append(errs, &decode.Error{Pos: Position{File: file, Line: pr.Line, Col: pr.Col}, Msg: pr.Msg})
+		bad[pr.Line] = true
 	}
 	d := &decode.Decoder{File: file}
 	p := &Pipeline{}

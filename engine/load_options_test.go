@@ -148,3 +148,13 @@ func TestParseWith_Sets_ProblemsAtTheOverride(t *testing.T) {
 		}
 	}
 }
+
+func TestParseWith_Sets_ReplaceAMissingVariable(t *testing.T) {
+	p, err := ParseWith("p.yaml", []byte(envPipeline), ParseOptions{Env: lookup(), Sets: []string{"settings.batch_size=4", "id=${NOT_EXPANDED}"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Settings.BatchSize != 4 || p.ID != "${NOT_EXPANDED}" {
+		t.Errorf("batch_size %d id %q", p.Settings.BatchSize, p.ID)
+	}
+}

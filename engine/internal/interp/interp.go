@@ -111,13 +111,15 @@ func validName(s string) bool {
 
 // Tree expands every scalar value under n in place and returns the
 // problems, positioned in text, the file n was parsed from (nil: at their
-// scalar). Aliased nodes are expanded once, where they are defined.
-func Tree(n *yaml.Node, env Lookup, text []byte) []Problem {
+// scalar). Aliased nodes are expanded once, where they are defined. A node
+// for which skip (when not nil) is true is left as it is, with what it
+// holds.
+func Tree(n *yaml.Node, env Lookup, text []byte, skip func(*yaml.Node) bool) []Problem {
 	var problems []Problem
 	seen := map[*yaml.Node]bool{}
 	var walk func(n *yaml.Node, key bool)
 	walk = func(n *yaml.Node, key bool) {
-		if n == nil || seen[n] {
+		if n == nil || seen[n] || skip != nil && skip(n) {
 			return
 		}
 		seen[n] = true

@@ -74,7 +74,7 @@ func TestTree_TypesAndPositions(t *testing.T) {
 		"g: |\n  line\n  ${MISSING}\n"
 	text := []byte(src)
 	n := parse(t, src)
-	ps := Tree(n, env("N", "10", "A", "x", "EMPTY", ""), text)
+	ps := Tree(n, env("N", "10", "A", "x", "EMPTY", ""), text, nil)
 	var got struct {
 		A any            `yaml:"a"`
 		B any            `yaml:"b"`
@@ -104,7 +104,7 @@ func TestTree_TypesAndPositions(t *testing.T) {
 
 func TestTree_AliasExpandedOnce(t *testing.T) {
 	n := parse(t, "a: &x \"$${A}\"\nb: *x\n")
-	if ps := Tree(n, env(), nil); len(ps) != 0 {
+	if ps := Tree(n, env(), nil, nil); len(ps) != 0 {
 		t.Fatal(ps)
 	}
 	var got map[string]string
@@ -113,5 +113,17 @@ func TestTree_AliasExpandedOnce(t *testing.T) {
 	}
 	if got["a"] != "${A}" || got["b"] != "${A}" {
 		t.Errorf("got %v (an alias expanded twice would drop the escape)", got)
+	}
+}
+
+func TestTree_Skip(t *testing.T) {
+	n := parse(t, "a: ${MISSING}\nb: [\"${MISSING}\"]\n")
+	b := n.Content[0].Content[3]
+	ps := Tree(n, env(), nil, func(x *yaml.Node) bool { return x == b })
+	if len(ps) != 1 || ps[0].Line != 1 {
+		t.Fatalf("problems %+v, want one on line 1", ps)
+	}
+	if b.Content[0].Value != "${MISSING}" {
+		t.Errorf("skipped node expanded: %q", b.Content[0].Value)
 	}
 }
