@@ -234,6 +234,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			graphCommand(),
 			docsCommand(),
 			pluginCommand(),
+			testCommand(),
+			evalCommand(),
 			versionCommand(),
 		},
 	}
@@ -280,7 +282,11 @@ func loadArg(c *cli.Context) (*engine.Plan, string, error) {
 		return nil, "", &exitError{code: 2, err: fmt.Errorf("usage: conveyor-wasm %s PIPELINE", c.Command.Name)}
 	}
 	path := c.Args().First()
-	p, err := engine.Load(path)
+	o, err := parseOptions(c)
+	if err != nil {
+		return nil, path, &exitError{code: 1, err: err}
+	}
+	p, err := engine.LoadWith(path, o)
 	if err != nil {
 		return nil, path, &exitError{code: 1, err: err}
 	}
@@ -292,6 +298,7 @@ func validateCommand() *cli.Command {
 		Name:      "validate",
 		Usage:     "check a pipeline file and report every problem with its position",
 		ArgsUsage: "PIPELINE",
+		Flags:     pipelineFlags(),
 		Action: func(c *cli.Context) error {
 			p, path, err := loadArg(c)
 			if err != nil {
@@ -308,10 +315,10 @@ func graphCommand() *cli.Command {
 		Name:      "graph",
 		Usage:     "draw the pipeline DAG (sources, stages, services, the dead-letter sink) as Graphviz DOT or Mermaid, or as SVG/PNG through Graphviz",
 		ArgsUsage: "PIPELINE",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "format", Value: "dot", Usage: "dot, mermaid, or svg or png (rendered by Graphviz's dot, which must be on PATH)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to this file instead of stdout"},
-		},
+		}, pipelineFlags()...),
 		Action: func(c *cli.Context) error {
 			p, _, err := loadArg(c)
 			if err != nil {
@@ -364,7 +371,7 @@ func runCommand() *cli.Command {
 		Name:      "run",
 		Usage:     "run a pipeline until its sources are exhausted (or SIGINT/SIGTERM: then drain and stop; SIGHUP: reload it)",
 		ArgsUsage: "PIPELINE",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.DurationFlag{Name: "progress", Value: time.Second, Usage: "interval of the progress line on stderr (0 disables it); JSON records with --log-format json"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress lines and no summary (warnings and errors still print)"},
 			&cli.StringFlag{Name: "http", Usage: "serve /metrics (Prometheus), /healthz, /readyz and the live DAG page on this address (e.g. :8080, 127.0.0.1:0)"},
@@ -375,7 +382,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "state-dir", Value: defaultStateDir(), Usage: "where sources keep checkpoints, so that an interrupted run (crash, kill -9, signal) resumes after the last acknowledged record; 'none' disables checkpoints"},
 			&cli.BoolFlag{Name: "from-start", Usage: "ignore (and clear) the pipeline's checkpoints: read every source from its start"},
 			&cli.BoolFlag{Name: "watch", Usage: "reload the pipeline when its file changes, as on SIGHUP: an invalid file is reported and ignored; a valid one drains the run and starts the new plan from the checkpoints"},
-		},
+		}, pipelineFlags()...),
 		Action: func(c *cli.Context) error {
 			p, path, err := loadArg(c)
 			if err != nil {
@@ -450,7 +457,9 @@ func runCommand() *cli.Command {
 			}
 			// Runs r, and on reloads (SIGHUP, --watch) the new plans;
 			// prints each run's progress and summary.
-			loop := &runLoop{path: path, opts: opts, watch: c.Bool("watch"), log: env.log, out: out, quiet: quiet,
+			// Reloads read the file with the same --set and --env-file.
+			parse, _ := parseOptions(c)
+			loop := &runLoop{path: path, parse: parse, opts: opts, watch: c.Bool("watch"), log: env.log, out: out, quiet: quiet,
 				progress: c.Duration("progress"), srv: srv, flush: deadLetters.Flush}
 			sum, err := loop.run(ctx, r)
 			switch {

@@ -1,0 +1,239 @@
+// Package pipetest runs pipeline test files (`conveyor-wasm test`): a
+// *_test.yaml file beside a pipeline names it and holds cases; each case
+// feeds records to the pipeline's sources and checks what reached its
+// sinks and its dead-letter sink. Cases run in-process through the real
+// engine (Wasm plugins, lookups and event time included), with every source
+// and every sink service replaced by in-memory ones, so that nothing is
+// read from the pipeline's inputs and nothing is written.
+//
+// A test file:
+//
+//	pipeline: pipeline.yaml        # default: the test file's name less _test
+//	cases:
+//	  - name: active users are archived
+//	    inputs:                    # per source; sources not named get no records
+//	      users:
+//	        - payload: {user_id: u1, active: true}   # a YAML/JSON value; a string is the payload's text
+//	          key: u1                               # default: the source's key_field, if any
+//	          metadata: {origin: test}
+//	          event_time: 2026-01-01T00:00:00Z       # used where the source extracts none
+//	        - file: data/users.jsonl                 # JSON lines, read by the file connector
+//	    expect:                    # per sink service (or sink stage id)
+//	      archive:
+//	        count: 1
+//	        records: [{payload: {user_id: u1, active: true}}]   # exactly these (any order, or ordered: true)
+//	        contains: [{payload: {user_id: u1}}]                # JSON subsets, each matched by its own record
+//	        assert: record.payload.active == true              # CEL, true for every record
+//	    dead_letters:              # absent: none expected
+//	      - {reason_contains: malformed JSON, count: 1}
+package pipetest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// File is a decoded test file.
+type File struct {
+	// Path is the test file's path, as given.
+	Path string `yaml:"-"`
+	// Pipeline is the pipeline file, relative to the test file.
+	Pipeline string `yaml:"pipeline"`
+	Cases    []Case `yaml:"cases"`
+
+	text []byte
+}
+
+// Case is one test case.
+type Case struct {
+	Name string `yaml:"name"`
+	// Inputs are the records fed to each source, by source name.
+	Inputs map[string][]Input `yaml:"inputs"`
+	// Expect is what each sink must have received, by service name (or
+	// sink stage id).
+	Expect map[string]*SinkExpect `yaml:"expect"`
+	// DeadLetters is what the dead-letter sink must have received; nil:
+	// nothing.
+	DeadLetters []DeadLetterExpect `yaml:"dead_letters"`
+	// Timeout bounds the run (default 30s).
+	Timeout time.Duration `yaml:"timeout"`
+
+}
+
+// Input is one record fed to a source, or a file of them.
+type Input struct {
+	Payload   yaml.Node         `yaml:"payload"`
+	Key       *string           `yaml:"key"`
+	Metadata  map[string]string `yaml:"metadata"`
+	EventTime string            `yaml:"event_time"`
+	File      string            `yaml:"file"`
+}
+
+// RecordExpect describes an output record. Fields left out are not
+// compared.
+type RecordExpect struct {
+	Payload   yaml.Node          `yaml:"payload"`
+	Key       *string            `yaml:"key"`
+	Metadata  *map[string]string `yaml:"metadata"`
+	EventTime string             `yaml:"event_time"`
+}
+
+// SinkExpect is what one sink must have received.
+type SinkExpect struct {
+	// Count is the exact number of records.
+	Count *int `yaml:"count"`
+	// Records are exactly the records received (payloads equal as JSON;
+	// key, metadata and event time equal where given), in any order
+	// unless Ordered.
+	Records *[]RecordExpect `yaml:"records"`
+	Ordered bool            `yaml:"ordered"`
+	// Contains are records each matched by a distinct record received:
+	// the payload a JSON subset, metadata a subset, key and event time
+	// equal where given.
+	Contains []RecordExpect `yaml:"contains"`
+	// Assert is a CEL condition (the variables of pipeline conditions)
+	// that must hold for every record received.
+	Assert Expr `yaml:"assert"`
+}
+
+// DeadLetterExpect matches dead letters.
+type DeadLetterExpect struct {
+	// ReasonContains is a substring of the reason.
+	ReasonContains string `yaml:"reason_contains"`
+	// Stage is the stage that dead-lettered the record.
+	Stage string `yaml:"stage"`
+	// Payload is a JSON subset of the dead-lettered record's payload.
+	Payload yaml.Node `yaml:"payload"`
+	// Count is how many dead letters match; nil: at least one.
+	Count *int `yaml:"count"`
+}
+
+// Expr is a CEL expression with its position in the test file.
+type Expr struct {
+	Src       string
+	Line, Col int
+	Quoted    bool
+	Block     bool
+}
+
+// UnmarshalYAML keeps the expression's position.
+func (e *Expr) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: assert must be a CEL expression (a string)", n.Line)
+	}
+	*e = Expr{Src: n.Value, Line: n.Line, Col: n.Column,
+		Quoted: n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != 0,
+		Block:  n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0}
+	return nil
+}
+
+// Load reads and checks a test file.
+func Load(path string) (*File, error) {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read test file: %w", err)
+	}
+	f := &File{Path: path, text: text}
+	d := yaml.NewDecoder(bytes.NewReader(text))
+	d.KnownFields(true)
+	if err := d.Decode(f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if f.Pipeline == "" {
+		base := filepath.Base(path)
+		ext := filepath.Ext(base)
+		f.Pipeline = strings.TrimSuffix(strings.TrimSuffix(base, ext), "_test") + ext
+	}
+	if len(f.Cases) == 0 {
+		return nil, fmt.Errorf("%s: no cases", path)
+	}
+	seen := map[string]bool{}
+	for i, c := range f.Cases {
+		if c.Name == "" {
+			return nil, fmt.Errorf("%s: case %d has no name", path, i+1)
+		}
+		if seen[c.Name] {
+			return nil, fmt.Errorf("%s: case %q is named twice", path, c.Name)
+		}
+		seen[c.Name] = true
+		for src, ins := range c.Inputs {
+			for j, in := range ins {
+				if (in.File != "") == (in.Payload.Kind != 0) {
+					return nil, fmt.Errorf("%s: case %q: input %d of source %q needs either payload or file", path, c.Name, j+1, src)
+				}
+			}
+		}
+	}
+	return f, nil
+}
+
+// PipelinePath is the pipeline file the test file names.
+func (f *File) PipelinePath() string {
+	if filepath.IsAbs(f.Pipeline) {
+		return f.Pipeline
+	}
+	return filepath.Join(filepath.Dir(f.Path), f.Pipeline)
+}
+
+// Discover expands paths into test files: a file is taken as it is, a
+// directory is searched (recursively) for *_test.yaml and *_test.yml
+// files. No paths: the current directory.
+func Discover(paths []string) ([]string, error) {
+	if len(paths) == 0 {
+		paths = []string{"."}
+	}
+	var out []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("test path: %w", err)
+		}
+		if !st.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		err = filepath.WalkDir(p, func(q string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if q != p && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "out") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if strings.HasSuffix(q, "_test.yaml") || strings.HasSuffix(q, "_test.yml") {
+				out = append(out, q)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("test path: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// nodeJSON returns a YAML value as JSON: a string is taken as the text
+// itself (raw: JSON or not).
+func nodeJSON(n *yaml.Node) ([]byte, error) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
+		return []byte(n.Value), nil
+	}
+	var x any
+	if err := n.Decode(&x); err != nil {
+		return nil, fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	b, err := json.Marshal(x)
+	if err != nil {
+		return nil, fmt.Errorf("line %d: not JSON: %w", n.Line, err)
+	}
+	return b, nil
+}
