@@ -37,9 +37,10 @@ const reloadDebounce = 200 * time.Millisecond
 
 // runLoop runs a pipeline and the reloads of its file, one run at a time.
 type runLoop struct {
-	path  string            // the pipeline file
-	opts  engine.RunOptions // every run's options (FromStart only for the first)
-	watch bool              // reload when the file changes, not only on SIGHUP
+	path  string              // the pipeline file
+	parse engine.ParseOptions // --set and --env-file, for reloads
+	opts  engine.RunOptions   // every run's options (FromStart only for the first)
+	watch bool                // reload when the file changes, not only on SIGHUP
 	log   *slog.Logger
 	out   *runOutput
 	quiet bool
@@ -168,7 +169,7 @@ func (l *runLoop) reload(trigger string, loaded []byte) (*engine.Plan, []byte) {
 	var pl *engine.Plan
 	if err == nil {
 		var p *engine.Pipeline
-		if p, err = engine.Parse(l.path, text); err == nil {
+		if p, err = engine.ParseWith(l.path, text, l.parse); err == nil {
 			pl, err = p.Compile()
 		}
 	}
