@@ -423,12 +423,12 @@ func diffLines(want, got []string, ordered bool) string {
 		case i < len(want) && j < len(got) && want[i] == got[j]:
 			out = append(out, "  "+want[i])
 			i, j = i+1, j+1
-		case j < len(got) && (i == len(want) || lcs[i][j+1] >= lcs[i+1][j]):
-			out = append(out, "+ "+got[j])
-			j++
-		default:
+		case i < len(want) && (j == len(got) || lcs[i+1][j] >= lcs[i][j+1]):
 			out = append(out, "- "+want[i])
 			i++
+		default:
+			out = append(out, "+ "+got[j])
+			j++
 		}
 	}
 	return "    " + strings.Join(out, "\n    ")

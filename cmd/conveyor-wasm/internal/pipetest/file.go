@@ -64,7 +64,6 @@ type Case struct {
 	DeadLetters []DeadLetterExpect `yaml:"dead_letters"`
 	// Timeout bounds the run (default 30s).
 	Timeout time.Duration `yaml:"timeout"`
-
 }
 
 // Input is one record fed to a source, or a file of them.

@@ -482,4 +482,3 @@ func (d deadLetter) String() string {
 	}
 	return s + ": " + string(p)
 }
-
