@@ -340,6 +340,9 @@ func stageKeys(s *Stage) []struct {
 		{"fan_out", s.FanOut != nil},
 		{"fan_in", s.FanIn != nil},
 		{"lookup", s.Lookup != nil},
+		{"payload", s.Payload != nil},
+		{"key", s.Key != nil},
+		{"event_time", s.EventTimeExpr != nil},
 	}
 }
 

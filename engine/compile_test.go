@@ -297,7 +297,7 @@ stages:
     lookup: {key_mappings: [{record_field: key, lookup_field: id}], result_field: r}
 edges: [{from: in, to: s}]
 `, []string{`p.yaml:5:5: stage "s": condition is only for filter stages`,
-			`stage "s": set/remove is only for metadata stages`,
+			`stage "s": set/remove is only for mapping and metadata stages`,
 			`stage "s": fan_out is only for fan_out stages`,
 			`stage "s": fan_in is only for fan_in stages`,
 			`stage "s": lookup is only for lookup stages`}},
@@ -318,7 +318,7 @@ edges: [{from: in, to: f}, {from: f, to: m}, {from: m, to: fo}, {from: fo, to: s
 			`stage "fo": a fan_out stage needs fan_out.sinks`,
 			`stage "fi": a fan_in stage needs fan_in.sources`,
 			`stage "l": a lookup stage needs lookup settings`,
-			`stage "q": unknown type "queue" (known: fan_in, fan_out, filter, lookup, metadata, sink, transform)`}},
+			`stage "q": unknown type "queue" (known: fan_in, fan_out, filter, lookup, mapping, metadata, sink, transform)`}},
 		{"names and edges", `id: x
 sources: [{name: source, type: generate}, {name: in, type: generate}, {name: in, type: generate}]
 services: {out: {type: discard}}

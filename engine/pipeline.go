@@ -136,6 +136,7 @@ type StageType string
 const (
 	StageFilter    StageType = "filter"    // keep records whose condition holds
 	StageMetadata  StageType = "metadata"  // set/remove metadata from CEL expressions
+	StageMapping   StageType = "mapping"   // set/remove payload fields, payload, key and event time from CEL
 	StageTransform StageType = "transform" // a Wasm plugin maps records
 	StageFanOut    StageType = "fan_out"   // copy records to several stages
 	StageFanIn     StageType = "fan_in"    // merge several inputs
@@ -147,16 +148,22 @@ const (
 type Stage struct {
 	At          Position  `yaml:"-"`
 	ID          string    `yaml:"id,required" doc:"stage identifier, unique in the pipeline"`
-	Type        StageType `yaml:"type,required" doc:"filter, metadata, transform, fan_out, fan_in, lookup or sink"`
+	Type        StageType `yaml:"type,required" doc:"filter, metadata, mapping, transform, fan_out, fan_in, lookup or sink"`
 	ServiceName string    `yaml:"service_name" doc:"the service a transform, lookup or sink stage uses"`
 	// Condition of a filter stage.
 	Condition *Condition `yaml:"condition" doc:"filter: records for which this holds go on, the others are filtered out"`
-	// Set and Remove of a metadata stage.
-	Set    map[string]*Expr `yaml:"set" doc:"metadata: key -> CEL expression whose value (as a string) is stored"`
-	Remove []string         `yaml:"remove" doc:"metadata: keys to remove"`
-	FanOut *FanOutConfig    `yaml:"fan_out" doc:"fan_out: the sinks (stages) to copy records to"`
-	FanIn  *FanInConfig     `yaml:"fan_in" doc:"fan_in: the inputs and how to merge them"`
-	Lookup *LookupConfig    `yaml:"lookup" doc:"lookup: how to enrich records"`
+	// Set and Remove of a metadata stage (metadata keys) or a mapping
+	// stage (payload dot paths).
+	Set    map[string]*Expr `yaml:"set" doc:"metadata: key -> CEL expression whose value (as a string) is stored; mapping: payload dot path -> CEL expression whose value is stored as JSON (missing objects on the path are created)"`
+	Remove []string         `yaml:"remove" doc:"metadata: keys to remove; mapping: payload dot paths to remove"`
+	// Payload, Key and EventTimeExpr of a mapping stage.
+	Payload       *Expr `yaml:"payload" doc:"mapping: CEL expression whose value (a map, a list or any value, as JSON) replaces the payload, before set and remove"`
+	Key           *Expr `yaml:"key" doc:"mapping: CEL expression whose value (as a string) becomes the record key"`
+	EventTimeExpr *Expr `yaml:"event_time" doc:"mapping: CEL expression whose value becomes the event time: a timestamp, Unix seconds (int or double) or an RFC 3339 string"`
+
+	FanOut *FanOutConfig `yaml:"fan_out" doc:"fan_out: the sinks (stages) to copy records to"`
+	FanIn  *FanInConfig  `yaml:"fan_in" doc:"fan_in: the inputs and how to merge them"`
+	Lookup *LookupConfig `yaml:"lookup" doc:"lookup: how to enrich records"`
 	// Replicas runs the stage as this many parallel workers.
 	Replicas    int                `yaml:"replicas" doc:"copies of the stage, each with its own queue and worker; records are spread over them by load_balance and leave each copy by every matching edge; replicas do not keep input order (default 1)"`
 	LoadBalance *LoadBalanceConfig `yaml:"load_balance" doc:"how records are spread over replicas (default round_robin)"`

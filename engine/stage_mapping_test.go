@@ -1,0 +1,233 @@
+package engine
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runMapping runs in.jsonl through the stages (which must end in a stage
+// named out) and returns the written lines and the dead-letter reasons.
+func runMapping(t *testing.T, in, stages string) (lines, reasons []string, sum Summary) {
+	t.Helper()
+	return runMappingEdges(t, in, stages, `[{from: in, to: m}, {from: m, to: s}]`)
+}
+
+func runMappingEdges(t *testing.T, in, stages, edges string) (lines, reasons []string, sum Summary) {
+	t.Helper()
+	dir := t.TempDir()
+	writeFile(t, dir, "in.jsonl", in)
+	sum, dl, err := runFile(t, dir, `id: m
+sources: [{name: in, type: file, path: in.jsonl}]
+services: {out: {type: file, path: out.jsonl}}
+stages:
+`+stages+`
+  - {id: s, type: sink, service_name: out}
+edges: `+edges+`
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sum.Balanced() {
+		t.Fatalf("summary %s", sum)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out.jsonl")); err == nil {
+		lines = readLines(t, filepath.Join(dir, "out.jsonl"))
+	}
+	reasons, _ = deadLetters(t, dl)
+	return lines, reasons, sum
+}
+
+func TestMappingStage_Set_Conversions(t *testing.T) {
+	const in = `{"id":1,"price":2.5,"qty":3,"name":"a\"b","user":{"tier":"gold","tags":["x"]}}` + "\n"
+	for _, c := range []struct{ expr, want string }{
+		{`record.payload.qty * 2`, `6`},
+		{`uint(record.payload.qty)`, `3`},
+		{`record.payload.price * double(record.payload.qty)`, `7.5`},
+		{`record.payload.price * 2.0`, `5`},
+		{`1e-7`, `1e-7`},
+		{`record.payload.name + "\n"`, `"a\"b\n"`},
+		{`b"hi"`, `"aGk="`},
+		{`record.payload.qty > 2`, `true`},
+		{`null`, `null`},
+		{`timestamp("2026-01-02T03:04:05.120+01:00")`, `"2026-01-02T02:04:05.12Z"`},
+		{`duration("90m")`, `"5400s"`},
+		{`[1, "two", [3.5], {"k": null}]`, `[1,"two",[3.5],{"k":null}]`},
+		{`{"z": 1, "a": {"y": [true], "b": b"\x00"}}`, `{"a":{"b":"AA==","y":[true]},"z":1}`},
+		{`record.payload.user`, `{"tier":"gold","tags":["x"]}`},
+		{`record.payload.user.tags + ["y"]`, `["x","y"]`},
+		{`record.metadata`, `{}`},
+	} {
+		t.Run(c.expr, func(t *testing.T) {
+			lines, reasons, _ := runMapping(t, in, fmt.Sprintf(`  - {id: m, type: mapping, set: {v: %q}}`, c.expr))
+			want := `{"id":1,"price":2.5,"qty":3,"name":"a\"b","user":{"tier":"gold","tags":["x"]},"v":` + c.want + `}`
+			if len(reasons) > 0 || len(lines) != 1 || lines[0] != want {
+				t.Fatalf("got %q, dead letters %q\nwant %s", lines, reasons, want)
+			}
+		})
+	}
+}
+
+func TestMappingStage_Set_PathsAndOrder(t *testing.T) {
+	const in = `{"id":1, "user":{"name":"ann"}, "n":2}
+{"id":2,"user":{"name":"bob","age":3}}
+`
+	lines, reasons, _ := runMapping(t, in, `  - id: m
+    type: mapping
+    set:
+      total: record.payload.id * 10
+      user.name: record.payload.user.name.upperAscii()
+      a.b.c: record.payload.id
+      user.address.city: '"Oslo"'`)
+	want := []string{
+		`{"id":1, "user":{"name":"ANN","address":{"city":"Oslo"}}, "n":2,"total":10,"a":{"b":{"c":1}}}`,
+		`{"id":2,"user":{"name":"BOB","age":3,"address":{"city":"Oslo"}},"total":20,"a":{"b":{"c":2}}}`,
+	}
+	if len(reasons) > 0 || strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s\ndead letters %q", strings.Join(lines, "\n"), strings.Join(want, "\n"), reasons)
+	}
+}
+
+func TestMappingStage_Remove(t *testing.T) {
+	const in = `{"id":1,"secret":"x","user":{"ssn":"1","name":"ann"},"dup":1,"dup":2}
+{"id":2}
+{"id":3,"user":"flat"}
+`
+	lines, reasons, _ := runMapping(t, in, `  - {id: m, type: mapping, remove: [secret, user.ssn, dup, nothing.here]}`)
+	want := []string{`{"id":1,"user":{"name":"ann"}}`, `{"id":2}`, `{"id":3,"user":"flat"}`}
+	if len(reasons) > 0 || strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got %q, dead letters %q", lines, reasons)
+	}
+}
+
+func TestMappingStage_Payload_ThenSetThenRemove(t *testing.T) {
+	// Every expression reads the record as it arrived: set sees the old
+	// payload, not the one payload built.
+	const in = `{"id":7,"first":"Ada","last":"Lovelace","pw":"x"}` + "\n"
+	lines, reasons, _ := runMapping(t, in, `  - id: m
+    type: mapping
+    payload: '{"user": {"name": record.payload.first + " " + record.payload.last, "pw": record.payload.pw}, "id": record.payload.id}'
+    set: {user.initial: "record.payload.first.substring(0, 1)", had_user: has(record.payload.user)}
+    remove: [user.pw]`)
+	want := `{"id":7,"user":{"name":"Ada Lovelace","initial":"A"},"had_user":false}`
+	if len(reasons) > 0 || len(lines) != 1 || lines[0] != want {
+		t.Fatalf("got %q, dead letters %q\nwant %s", lines, reasons, want)
+	}
+}
+
+func TestMappingStage_Payload_NotAnObject(t *testing.T) {
+	const in = `{"items":[1,2,3]}` + "\n"
+	lines, reasons, _ := runMapping(t, in, `  - {id: m, type: mapping, payload: "record.payload.items.map(x, x * 2)"}`)
+	if len(reasons) > 0 || len(lines) != 1 || lines[0] != `[2,4,6]` {
+		t.Fatalf("got %q, dead letters %q", lines, reasons)
+	}
+}
+
+func TestMappingStage_KeyAndEventTime(t *testing.T) {
+	const in = `{"user":"u1","n":1,"ts":"2026-03-04T05:06:07.5Z"}
+{"user":"u2","n":2,"ts":1767225600}
+{"user":"u3","n":3,"ts":1767225600.25}
+`
+	lines, reasons, _ := runMappingEdges(t, in, `  - id: m
+    type: mapping
+    key: record.payload.user + "-" + string(record.payload.n)
+    event_time: record.payload.ts
+  - id: show
+    type: mapping
+    set: {k: record.key, t: record.event_time}
+    remove: [ts]`, `[{from: in, to: m}, {from: m, to: show}, {from: show, to: s}]`)
+	// The second mapping shows what the first one set.
+	want := []string{
+		`{"user":"u1","n":1,"k":"u1-1","t":"2026-03-04T05:06:07.5Z"}`,
+		`{"user":"u2","n":2,"k":"u2-2","t":"2026-01-01T00:00:00Z"}`,
+		`{"user":"u3","n":3,"k":"u3-3","t":"2026-01-01T00:00:00.25Z"}`,
+	}
+	if len(reasons) > 0 || strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\ndead letters %q", strings.Join(lines, "\n"), reasons)
+	}
+}
+
+func TestMappingStage_Errors_DeadLettered(t *testing.T) {
+	for _, c := range []struct {
+		name, in, stage, want string
+	}{
+		{"missing field", `{"price":2}`, `{id: m, type: mapping, set: {total: "record.payload.price * record.payload.qty"}}`,
+			`mapping "m": set "total": no such key: qty`},
+		{"type mismatch", `{"price":"2","qty":1}`, `{id: m, type: mapping, set: {total: "record.payload.price * record.payload.qty"}}`,
+			`mapping "m": set "total": no such overload: _*_(string, int)`},
+		{"not an object", `[1,2]`, `{id: m, type: mapping, set: {total: "1"}}`,
+			`mapping "m": set "total": the payload is not a JSON object`},
+		{"not an object for remove", `"text"`, `{id: m, type: mapping, remove: [a]}`,
+			`mapping "m": remove "a": the payload is not a JSON object`},
+		{"payload replaced by a list, then set", `{"l":[1]}`, `{id: m, type: mapping, payload: record.payload.l, set: {x: "1"}}`,
+			`mapping "m": set "x": the payload is not a JSON object`},
+		{"a value on the path", `{"a":5}`, `{id: m, type: mapping, set: {a.b: "1"}}`,
+			`mapping "m": set "a.b": "a" holds a value that is not an object`},
+		{"infinity", `{"n":1,"z":0.0}`, `{id: m, type: mapping, set: {r: "double(record.payload.n) / record.payload.z"}}`,
+			`mapping "m": set "r": double +Inf cannot be written as JSON`},
+		{"non-string key", `{"n":1}`, `{id: m, type: mapping, payload: "dyn({record.payload.n: 1})"}`,
+			`mapping "m": payload: map key 1 is a int: JSON object keys must be strings`},
+		{"key", `{"n":1}`, `{id: m, type: mapping, key: record.payload.user}`,
+			`mapping "m": key: no such key: user`},
+		{"event time", `{"ts":"yesterday"}`, `{id: m, type: mapping, event_time: record.payload.ts}`,
+			`mapping "m": event_time: event time: parsing time "yesterday"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			lines, reasons, sum := runMapping(t, c.in+"\n", "  - "+c.stage)
+			if len(reasons) != 1 || !strings.HasPrefix(reasons[0], c.want) || sum.DeadLettered != 1 {
+				t.Fatalf("dead letters %q, want one starting with %q", reasons, c.want)
+			}
+			if len(lines) > 0 {
+				t.Fatalf("the failed record was written: %q", lines)
+			}
+		})
+	}
+}
+
+func TestMappingStage_Compile_Errors(t *testing.T) {
+	for _, c := range []struct {
+		name, stage string
+		want        []string
+	}{
+		{"bad CEL", `  - id: m
+    type: mapping
+    set:
+      total: record.payload.price *`, []string{`p.yaml:8:36: stage "m": set "total": Syntax error: mismatched input '<EOF>'`, " | record.payload.price *\n | ......................^"}},
+		{"undeclared", `  - {id: m, type: mapping, key: qty + 1}`, []string{`p.yaml:5:33: stage "m": key: undeclared reference to 'qty'`}},
+		{"payload of a type JSON cannot hold", `  - {id: m, type: mapping, payload: "{1: 2}"}`, []string{`p.yaml:5:38: stage "m": payload: value of type map(int, int) cannot be written as JSON: object keys must be strings`}},
+		{"set paths collide", `  - id: m
+    type: mapping
+    set:
+      a: "1"
+      a.b: "2"`, []string{`p.yaml:9:12: stage "m": set "a" and "a.b" collide: one is inside the other`}},
+		{"remove undoes set", `  - {id: m, type: mapping, set: {a.b: "1"}, remove: [a]}`, []string{`p.yaml:5:5: stage "m": remove "a" would remove what set "a.b" stores`}},
+		{"bad path", `  - {id: m, type: mapping, set: {a..b: "1"}, remove: [""]}`, []string{`p.yaml:5:40: stage "m": set "a..b": bad field path "a..b"`, `p.yaml:5:5: stage "m": remove "": empty field path`}},
+		{"empty", `  - {id: m, type: mapping}`, []string{`p.yaml:5:5: stage "m": a mapping stage needs payload, set, remove, key or event_time`}},
+		{"mapping keys on another type", `  - {id: m, type: filter, condition: "true", payload: "{}", event_time: "0"}`, []string{
+			`p.yaml:5:5: stage "m": payload is only for mapping stages`, `p.yaml:5:5: stage "m": event_time is only for mapping stages`}},
+		{"condition on a mapping", `  - {id: m, type: mapping, key: '"k"', condition: "true"}`, []string{`p.yaml:5:5: stage "m": condition is only for filter stages`}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			_, err := Load(writeFile(t, dir, "p.yaml", `id: m
+sources: [{name: in, type: generate, count: 1}]
+services: {out: {type: discard}}
+stages:
+`+c.stage+`
+  - {id: s, type: sink, service_name: out}
+edges: [{from: in, to: m}, {from: m, to: s}]
+`))
+			if err == nil {
+				t.Fatal("loaded")
+			}
+			msg := strings.ReplaceAll(err.Error(), filepath.Join(dir, "p.yaml"), "p.yaml")
+			for _, w := range c.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error does not contain %q:\n%s", w, msg)
+				}
+			}
+		})
+	}
+}
