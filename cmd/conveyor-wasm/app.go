@@ -45,7 +45,10 @@ func (e *exitError) Unwrap() error { return e.err }
 // in-process.
 func doMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
-	err := app.Run(flagsFirst(app, args))
+	if !completing(args) {
+		args = flagsFirst(app, args)
+	}
+	err := app.Run(args)
 	if err == nil {
 		return 0
 	}
@@ -227,7 +230,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		},
 		ExitErrHandler:       func(*cli.Context, error) {},
 		HideHelpCommand:      true,
-		EnableBashCompletion: false,
+		EnableBashCompletion: true, // completion bash|zsh|fish
 		Commands: []*cli.Command{
 			runCommand(),
 			validateCommand(),
@@ -236,6 +239,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			pluginCommand(),
 			testCommand(),
 			evalCommand(),
+			completionCommand(),
+			initCommand(),
 			versionCommand(),
 		},
 	}
@@ -651,10 +656,28 @@ func watermarkAttrs(s engine.Summary, now time.Time) []any {
 func docsCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "docs",
-		Usage: "print the reference of pipeline keys, stages and connectors, generated from the specs that validate them",
+		Usage: "print the reference of pipeline keys, stages and connectors (or their JSON Schema, or this program's man page), generated from the specs that validate them",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "format", Value: "markdown", Usage: "markdown (the pipeline reference), jsonschema (the JSON Schema of pipeline files, for editors) or man (the man page of conveyor-wasm)"},
+		},
 		Action: func(c *cli.Context) error {
 			var b strings.Builder
-			engine.WriteDocs(&b)
+			switch f := c.String("format"); f {
+			case "markdown", "md":
+				engine.WriteDocs(&b)
+			case "jsonschema":
+				if err := engine.WriteJSONSchema(&b); err != nil {
+					return &exitError{code: 1, err: err}
+				}
+			case "man":
+				man, err := manPage(c.App)
+				if err != nil {
+					return &exitError{code: 1, err: err}
+				}
+				b.WriteString(man)
+			default:
+				return &exitError{code: 2, err: fmt.Errorf("docs: unknown --format %q (want markdown, jsonschema or man)", f)}
+			}
 			_, err := io.WriteString(c.App.Writer, b.String())
 			return err
 		},
