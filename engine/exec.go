@@ -133,7 +133,27 @@ func (st *stageRT) runParallel(ctx context.Context, w *worker, rep int) {
 			return false
 		}
 	}
-	for b := range in {
+	// Wait for the next input batch or for the oldest batch in flight to
+	// finish, whichever comes first: a finished batch goes downstream at
+	// once, not when the next input arrives (a quiet stream's last batches
+	// would otherwise wait for more input).
+	for open := true; open && ctx.Err() == nil; {
+		var headDone <-chan struct{}
+		if len(queue) > 0 {
+			headDone = queue[0].done
+		}
+		var b batch
+		select {
+		case <-headDone:
+			for len(queue) > 0 && ready() {
+				next()
+			}
+			continue
+		case b, open = <-in:
+			if !open {
+				continue
+			}
+		}
 		st.received(b, rep)
 		for len(queue) > 0 && (len(queue) >= st.parallel || ready()) {
 			next()
@@ -155,9 +175,6 @@ func (st *stageRT) runParallel(ctx context.Context, w *worker, rep int) {
 		}
 		if idle != nil && len(in) == 0 && len(queue) == 0 {
 			st.idle(ctx, w, idle)
-		}
-		if ctx.Err() != nil {
-			break
 		}
 	}
 	for len(queue) > 0 {

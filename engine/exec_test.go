@@ -674,3 +674,65 @@ edges: [{from: in, to: s}]
 		t.Fatalf("%s (late %d): a lagging partition's records were judged against the other partition", sum, sum.Late)
 	}
 }
+
+// trickleSource emits a few batches, then waits (without ending) until the
+// test has seen them delivered.
+type trickleSource struct {
+	release chan struct{}
+}
+
+func (s *trickleSource) Read(ctx context.Context, out connectors.Emitter) error {
+	for i := range 5 {
+		if err := out.Emit(ctx, []*record.Record{record.New("", fmt.Appendf(nil, `{"n":%d}`, i))}); err != nil {
+			return err
+		}
+	}
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+func (*trickleSource) Close() error { return nil }
+
+// A parallel stage passes a finished batch on at once, even when no more
+// input comes (a quiet stream): the last batches are not held back until
+// the next input or the end.
+func TestExecutor_ParallelStage_DeliversWithoutMoreInput(t *testing.T) {
+	t.Parallel()
+	p, err := Load(writeFile(t, t.TempDir(), "p.yaml", `id: quiet
+sources: [{name: in, type: generate}]
+services: {out: {type: discard}}
+stages:
+  - {id: f, type: filter, condition: 'record.payload.n >= 0', parallelism: 4}
+  - {id: s, type: sink, service_name: out}
+edges: [{from: in, to: f}, {from: f, to: s}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &trickleSource{release: make(chan struct{})}
+	out := &collectSink{}
+	r, err := NewRunner(p, RunOptions{Sources: map[string]connectors.Source{"in": src}, Sinks: map[string]connectors.Sink{"out": out}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan Summary, 1)
+	go func() {
+		sum, _ := r.Run(context.Background())
+		done <- sum
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for r.Summary().Delivered < 5 {
+		if time.Now().After(deadline) {
+			close(src.release)
+			t.Fatalf("records still held in the parallel stage while its input is quiet: %s", r.Summary())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(src.release)
+	if sum := <-done; sum.Delivered != 5 {
+		t.Fatalf("summary %s", sum)
+	}
+}
