@@ -239,7 +239,7 @@ func (e *Env) CompileValue(expr string, src Source) (*ValueProgram, error) {
 func (v *ValueProgram) String() string { return v.expr }
 
 func (v *ValueProgram) eval(r *record.Record) (ref.Val, error) {
-	vars := (*recordVars)(r)
+	vars := (*valueVars)(r)
 	out, _, err := v.prg.Eval(vars)
 	if err != nil {
 		return nil, &EvalError{Cond: v.expr, Err: v.x.explain(vars, err)}

@@ -66,6 +66,9 @@ func AppendJSON(dst []byte, v ref.Val) ([]byte, error) {
 		return appendParsedValue(dst, x.v)
 	case *types.Err:
 		return dst, x
+	case interface{ JSONValue() ref.Val }:
+		// A lazily read payload: written as its parse.
+		return AppendJSON(dst, x.JSONValue())
 	case traits.Mapper:
 		return appendMap(dst, x)
 	case traits.Lister:
