@@ -18,6 +18,7 @@ func WriteDocs(w io.Writer) {
 	for _, s := range docSections() {
 		writeFields(w, s.title, "", s.cfg)
 	}
+	fmt.Fprint(w, semanticsDoc)
 	for _, k := range []connectors.Kind{connectors.KindSource, connectors.KindSink, connectors.KindLookup} {
 		for _, t := range connectors.Types(k) {
 			spec, _ := connectors.Lookup(k, t)
@@ -25,6 +26,33 @@ func WriteDocs(w io.Writer) {
 		}
 	}
 }
+
+// semanticsDoc says what the key tables cannot: where each rule applies.
+const semanticsDoc = `
+## How event time, lateness and misses apply
+
+- **Where lateness is judged.** A record is late at its source when its
+  event time is behind the pipeline's combined watermark (the minimum over
+  the sources that have a ` + "`watermark`" + ` section and are not idle) by
+  more than ` + "`settings.allowed_lateness`" + `; ` + "`settings.late_records`" + ` applies there.
+  It is judged again at each ` + "`fan_in`" + `, against that fan-in's own inputs,
+  where the fan-in's ` + "`late_records`" + ` (default: the settings') applies. So with
+  ` + "`late_records: route`" + ` in settings and ` + "`drop`" + ` on a fan-in, records late at the
+  sources are routed and only records late at the merge are dropped.
+- **Per record.** A source's watermark follows every record (the largest
+  event time it has seen, less ` + "`max_out_of_orderness`" + `), so which records are
+  late does not depend on ` + "`batch_size`" + `.
+- **` + "`event_time.missing`" + `** covers absent or null times only; an unparsable or
+  out-of-range time (outside 1677-09-21 .. 2262-04-11) is always
+  dead-lettered with its value.
+- **` + "`use_processing_time`" + `** stamps the wall clock: on historical data it moves
+  the watermark to now, and the historical records of other sources become
+  late.
+- **` + "`fan_in.buffer`" + `** defaults to four batches per input (at least two), so
+  the merge advances batch by batch.
+- **Else-edges** (` + "`condition: else`" + ` or ` + "`otherwise: true`" + `) are taken only by records
+  no other edge from the same node takes.
+`
 
 // docSection is one section of the reference: a struct and its defaults.
 type docSection struct {
@@ -40,6 +68,7 @@ func docSections() []docSection {
 		{"settings", &Settings{BatchSize: DefaultBatchSize, QueueDepth: DefaultQueueDepth, Unmatched: UnmatchedDeadLetter}},
 		{"sources[]", &Source{}},
 		{"sources[].event_time", &EventTimeConfig{Unit: "ms", Missing: MissingDeadLetter}},
+		{"sources[].watermark", &SourceWatermark{Future: "clamp"}},
 		{"services.NAME", &Service{}},
 		{"services.NAME (type: wasm)", defaultWasmConfig()},
 		{"stages[]", &Stage{}},
@@ -48,7 +77,8 @@ func docSections() []docSection {
 		{"stages[].fan_in", &FanInConfig{MergeStrategy: MergeEventTime, Watermark: FanInWatermarkMin}},
 		{"stages[].fan_in.sources[]", &FanInSource{}},
 		{"stages[].load_balance", &LoadBalanceConfig{}},
-		{"stages[].lookup", &LookupConfig{}},
+		{"stages[].lookup", &LookupConfig{MissStrategy: LookupMissSkip}},
+		{"stages[].lookup.key_mappings[]", &LookupKeyMapping{}},
 		{"edges[]", &Edge{}},
 	}
 }

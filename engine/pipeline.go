@@ -230,7 +230,7 @@ type FanInConfig struct {
 	Watermark     FanInWatermark `yaml:"watermark" doc:"min (default: the slowest input holds the merge back) or max (the fastest input drives it; records behind it are late)"`
 	LateRecords   LatePolicy     `yaml:"late_records" doc:"overrides settings.late_records"`
 	LateRoute     string         `yaml:"late_route" doc:"overrides settings.late_route"`
-	Buffer        int            `yaml:"buffer" doc:"records buffered per input (a full input is backpressured)"`
+	Buffer        int            `yaml:"buffer" doc:"records buffered per input (a full input is backpressured); default four batches, at least two"`
 }
 
 // FanInSource is one input of a fan-in.
