@@ -132,6 +132,9 @@ type Env struct {
 	// Checkpoints, for a source, keeps its resume position across runs;
 	// nil when the run keeps no checkpoints.
 	Checkpoints Checkpoints
+	// LookupFields, given to Probe for a lookup service, lists the field
+	// combinations the pipeline's lookup stages key it by.
+	LookupFields [][]string
 }
 
 // Spec describes one connector type.
@@ -149,6 +152,11 @@ type Spec struct {
 	// Check validates a decoded config without opening anything, for
 	// `validate`; nil means no checks beyond decoding.
 	Check func(cfg any) error
+	// Probe checks, for `validate`, what a Build of cfg would meet in the
+	// environment (files exist, directories can be written, a table
+	// loads), creating, truncating and writing nothing; see ProbeSpec. Nil
+	// means the connector needs nothing from the environment.
+	Probe func(cfg any, env Env) error
 }
 
 var (

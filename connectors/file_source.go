@@ -73,6 +73,7 @@ func init() {
 			}
 		},
 		Check: func(cfg any) error { return cfg.(*FileSourceConfig).check() },
+		Probe: probeFileSource,
 		Build: func(cfg any, env Env) (any, error) { return newFileSource(cfg.(*FileSourceConfig), env) },
 	})
 }

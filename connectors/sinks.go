@@ -63,6 +63,7 @@ func init() {
 		Summary:   "Writes records as lines to a file.",
 		NewConfig: func() any { return &FileSinkConfig{Format: FormatPayload, BufferBytes: 1 << 20, Sync: SyncNone} },
 		Check:     func(cfg any) error { return cfg.(*FileSinkConfig).check() },
+		Probe:     probeFileSink,
 		Build: func(cfg any, env Env) (any, error) {
 			c := cfg.(*FileSinkConfig)
 			if err := c.check(); err != nil {

@@ -42,6 +42,7 @@ func init() {
 			"When several rows share a key, the last one wins.",
 		NewConfig: func() any { return &StaticLookupConfig{} },
 		Check:     func(cfg any) error { return cfg.(*StaticLookupConfig).check() },
+		Probe:     probeStaticLookup,
 		Build: func(cfg any, env Env) (any, error) {
 			return NewStaticLookup(cfg.(*StaticLookupConfig), env.BaseDir)
 		},

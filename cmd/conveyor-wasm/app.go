@@ -301,13 +301,25 @@ func loadArg(c *cli.Context) (*engine.Plan, string, error) {
 func validateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "validate",
-		Usage:     "check a pipeline file and report every problem with its position",
+		Usage:     "check a pipeline file and what a run would meet (input files, output and state directories, lookup tables, plugins), and report every problem with its position; nothing is created or written",
 		ArgsUsage: "PIPELINE",
-		Flags:     pipelineFlags(),
+		Flags: append([]cli.Flag{
+			&cli.BoolFlag{Name: "static", Usage: "check the file only, not the environment"},
+			&cli.StringFlag{Name: "state-dir", Value: defaultStateDir(), Usage: "the state directory a run would use, checked for being writable or creatable; 'none' skips it"},
+		}, pipelineFlags()...),
 		Action: func(c *cli.Context) error {
 			p, path, err := loadArg(c)
 			if err != nil {
 				return err
+			}
+			if !c.Bool("static") {
+				var o engine.CheckOptions
+				if dir := c.String("state-dir"); dir != "none" {
+					o.StateDir = dir
+				}
+				if err := p.CheckEnvironment(c.Context, o); err != nil {
+					return &exitError{code: 1, err: err}
+				}
 			}
 			fmt.Fprintf(c.App.Writer, "%s: ok (%d sources, %d stages, %d edges)\n", path, len(p.Pipeline().Sources), len(p.Pipeline().Stages), len(p.Pipeline().Edges))
 			return nil
