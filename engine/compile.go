@@ -119,6 +119,16 @@ type compiler struct {
 	pl   *Plan
 	d    *decode.Decoder
 	errs []error
+	lost partial
+}
+
+// unresolved reports a reference to an unknown node (or service, when
+// services), unless some did not decode: it may be one of them.
+func (c *compiler) unresolved(services bool, pos Position, format string, args ...any) {
+	if services && c.lost.services || !services && c.lost.nodes {
+		return
+	}
+	c.at(pos, format, args...)
 }
 
 func (c *compiler) at(pos Position, format string, args ...any) {
@@ -137,8 +147,21 @@ func (c *compiler) add(err error) {
 func (p *Pipeline) Compile() (*Plan, error) { return Compile(p) }
 
 // Compile validates p and builds its plan; see Pipeline.Compile.
-func Compile(p *Pipeline) (*Plan, error) {
-	c := &compiler{p: p, d: &decode.Decoder{File: p.File}}
+func Compile(p *Pipeline) (*Plan, error) { return compile(p, partial{}) }
+
+// partial says what of a pipeline did not decode: Load compiles the rest,
+// and leaves out what would follow from the loss.
+type partial struct {
+	some bool // something did not decode: the graph is not checked
+	// nodes: a source or stage (or a whole list) did not decode, so a
+	// reference to an unknown node is not reported; services: the same
+	// for services.
+	nodes, services bool
+}
+
+// compile is Compile of a pipeline of which lost did not decode.
+func compile(p *Pipeline, lost partial) (*Plan, error) {
+	c := &compiler{p: p, d: &decode.Decoder{File: p.File}, lost: lost}
 	var envOpts []conditions.EnvOption
 	if p.text != nil {
 		envOpts = append(envOpts, conditions.WithSourceFile(p.File, p.text))
@@ -164,7 +187,7 @@ func Compile(p *Pipeline) (*Plan, error) {
 	compileEventTime(c)
 	c.checkPaths()
 	c.routeTables()
-	if len(c.errs) == 0 {
+	if len(c.errs) == 0 && !lost.some {
 		c.checkGraph()
 	}
 	if err := issuesOf(c.errs); err != nil {
@@ -244,7 +267,7 @@ func (c *compiler) servicesStep() {
 	}
 	if dl := c.pl.settings.DeadLetter; dl != "" {
 		if sv, ok := c.pl.services[dl]; !ok || sv.caps&capSink == 0 {
-			c.at(c.pl.settings.At, "dead_letter: %q is not a sink service%s", dl, didYouMeanIn(dl, names))
+			c.unresolved(true, c.pl.settings.At, "dead_letter: %q is not a sink service%s", dl, didYouMeanIn(dl, names))
 		}
 	}
 }
@@ -403,7 +426,7 @@ func (c *compiler) needService(n *node, name string, cp capability) *service {
 			names = append(names, k)
 		}
 		slices.Sort(names)
-		c.at(s.At, "stage %q: unknown %sservice %q%s", s.ID, what, name, didYouMeanIn(name, names))
+		c.unresolved(true, s.At, "stage %q: unknown %sservice %q%s", s.ID, what, name, didYouMeanIn(name, names))
 		return nil
 	}
 	if sv.caps&cp == 0 {
@@ -457,7 +480,7 @@ func (c *compiler) edgesStep() {
 		to, ok := pl.byID[e.To]
 		switch {
 		case !ok:
-			c.at(e.At, "edge to unknown stage %q%s", e.To, didYouMean(e.To, pl.byID))
+			c.unresolved(false, e.At, "edge to unknown stage %q%s", e.To, didYouMean(e.To, pl.byID))
 		case to.kind == nodeSource:
 			c.at(e.At, "edge to %q: a source cannot have inputs", e.To)
 			ok = false
@@ -472,7 +495,7 @@ func (c *compiler) edgesStep() {
 				ok = false
 			}
 		} else {
-			c.at(e.At, "edge from unknown node %q%s", e.From, didYouMean(e.From, pl.byID))
+			c.unresolved(false, e.At, "edge from unknown node %q%s", e.From, didYouMean(e.From, pl.byID))
 			ok = false
 		}
 		if !ok {
@@ -496,7 +519,7 @@ func (c *compiler) fanOutsAndIns() {
 			for _, t := range fo.Sinks {
 				to, ok := pl.byID[t.SinkName]
 				if !ok || to.kind != nodeStage {
-					c.at(t.At, "fan_out sink %q is not a stage%s", t.SinkName, didYouMean(t.SinkName, pl.byID))
+					c.unresolved(false, t.At, "fan_out sink %q is not a stage%s", t.SinkName, didYouMean(t.SinkName, pl.byID))
 					continue
 				}
 				c.addRoute(n, to, t.Condition, p.pos(t.At), t.Otherwise)
@@ -514,7 +537,7 @@ func (c *compiler) fanOutsAndIns() {
 			for _, in := range fi.Sources {
 				from, ok := pl.byID[in.SourceName]
 				if !ok {
-					c.at(in.At, "fan_in input %q is not a source or stage%s", in.SourceName, didYouMean(in.SourceName, pl.byID))
+					c.unresolved(false, in.At, "fan_in input %q is not a source or stage%s", in.SourceName, didYouMean(in.SourceName, pl.byID))
 					continue
 				}
 				if !slices.ContainsFunc(from.routes, func(r route) bool { return r.to == n }) {

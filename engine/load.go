@@ -12,17 +12,14 @@ import (
 // Pipeline (Parse, environment references expanded from the process
 // environment) and compiles that into a Plan (Compile). Every problem
 // is reported at once, as Issues sorted by position (file:line:col:
-// message).
+// message): a value that does not decode does not hide what Compile
+// finds in the rest of the file (what only follows from it is left out).
 func Load(path string) (*Plan, error) {
 	data, err := readPipelineFile(path)
 	if err != nil {
 		return nil, err
 	}
-	p, err := Parse(path, data)
-	if err != nil {
-		return nil, err
-	}
-	return p.Compile()
+	return loadData(path, data, ParseOptions{})
 }
 
 // MaxPipelineBytes bounds a pipeline file: `validate /dev/zero` must not

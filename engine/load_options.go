@@ -47,15 +47,33 @@ func LoadWith(path string, o ParseOptions) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := ParseWith(path, data, o)
-	if err != nil {
-		return nil, err
-	}
-	return p.Compile()
+	return loadData(path, data, o)
 }
 
 // ParseWith is Parse with options.
 func ParseWith(file string, data []byte, o ParseOptions) (*Pipeline, error) {
+	r, err := parse(file, data, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := issuesOf(r.errs); err != nil {
+		return nil, err
+	}
+	return r.p, nil
+}
+
+// parsed is what parse decoded: the pipeline, as far as it decoded, the
+// problems found on the way, and where they are.
+type parsed struct {
+	p    *Pipeline
+	errs []error
+	root *yaml.Node
+}
+
+// parse reads, expands, overrides and decodes a pipeline. Its error is one
+// that leaves nothing to decode (a syntax error, an empty file); problems
+// in the values are in errs, the pipeline holding what decoded.
+func parse(file string, data []byte, o ParseOptions) (*parsed, error) {
 	var doc yaml.Node
 	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
 		return nil, syntaxError(file, err)
@@ -99,10 +117,95 @@ func ParseWith(file string, data []byte, o ParseOptions) (*Pipeline, error) {
 		errs = append(errs, err)
 	}
 	p.File, p.text = file, data
-	if err := issuesOf(errs); err != nil {
+	return &parsed{p: p, errs: errs, root: root}, nil
+}
+
+// loadData parses and compiles a pipeline file's contents, reporting the
+// problems of both in one pass: a value that does not decode does not hide
+// the problems Compile finds elsewhere. What Compile would say about a
+// mapping (a source, service, stage, edge, the settings) holding a value
+// that did not decode is a consequence of it (a required key misspelt
+// reads as a missing one) and is left out, and so are the checks of the
+// whole graph (an edge that did not decode leaves stages unreachable).
+func loadData(file string, data []byte, o ParseOptions) (*Plan, error) {
+	r, err := parse(file, data, o)
+	if err != nil {
 		return nil, err
 	}
-	return p, nil
+	if len(r.errs) == 0 {
+		return r.p.Compile()
+	}
+	errs := r.errs
+	tainted := taintedNodes(r.root, r.errs, file)
+	lost := partial{some: true}
+	for i := 0; i+1 < len(r.root.Content); i += 2 {
+		k, v := r.root.Content[i], r.root.Content[i+1]
+		// A list (or map) that did not decode, or an element of it that
+		// did not decode as a mapping or whose name did not, loses names.
+		gone := tainted[[2]int{v.Line, v.Column}] && v.Kind != yaml.SequenceNode && v.Kind != yaml.MappingNode
+		for j, e := range v.Content {
+			if v.Kind == yaml.MappingNode && j%2 == 0 || !tainted[[2]int{e.Line, e.Column}] {
+				continue
+			}
+			gone = gone || e.Kind != yaml.MappingNode || k.Value == "sources" && !named(e, "name", tainted) ||
+				k.Value == "stages" && !named(e, "id", tainted)
+		}
+		switch k.Value {
+		case "sources", "stages":
+			lost.nodes = lost.nodes || gone
+		case "services":
+			lost.services = lost.services || gone
+		}
+	}
+	if _, err := compile(r.p, lost); err != nil {
+		var is Issues
+		if !errors.As(err, &is) {
+			return nil, err
+		}
+		for _, x := range is {
+			if x.Pos.File != file || !tainted[[2]int{x.Pos.Line, x.Pos.Col}] {
+				errs = append(errs, Issues{x})
+			}
+		}
+	}
+	return nil, issuesOf(errs)
+}
+
+// named reports whether the mapping m has key with a value that decoded.
+func named(m *yaml.Node, key string, tainted map[[2]int]bool) bool {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			v := m.Content[i+1]
+			return v.Kind == yaml.ScalarNode && !tainted[[2]int{v.Line, v.Column}]
+		}
+	}
+	return false
+}
+
+// taintedNodes returns the positions (line, column) of the nodes of the
+// tree at root that are, or hold at any depth, a node errs are reported at.
+func taintedNodes(root *yaml.Node, errs []error, file string) map[[2]int]bool {
+	bad := map[[2]int]bool{}
+	for _, err := range errs {
+		var de *decode.Error
+		if errors.As(err, &de) && de.Pos.File == file {
+			bad[[2]int{de.Pos.Line, de.Pos.Col}] = true
+		}
+	}
+	out := map[[2]int]bool{}
+	var walk func(n *yaml.Node) bool
+	walk = func(n *yaml.Node) bool {
+		here := bad[[2]int{n.Line, n.Column}]
+		for _, c := range n.Content {
+			here = walk(c) || here
+		}
+		if here {
+			out[[2]int{n.Line, n.Column}] = true
+		}
+		return here
+	}
+	walk(root)
+	return out
 }
 
 // Nodes added by the Nth override (--set) are on line setLine(N), beyond

@@ -91,7 +91,7 @@ func checkLate(c *compiler, at Position, policy LatePolicy, route string) {
 			return
 		}
 		if t, ok := c.pl.byID[route]; !ok || t.kind != nodeStage {
-			c.at(at, "late_route: %q is not a stage%s", route, didYouMean(route, c.pl.byID))
+			c.unresolved(false, at, "late_route: %q is not a stage%s", route, didYouMean(route, c.pl.byID))
 		}
 	default:
 		c.at(at, "late_records: unknown policy %q (want dead_letter, drop, allow or route)%s", policy,
