@@ -19,6 +19,11 @@ type CheckOptions struct {
 	// StateDir is the state directory a run would use (RunOptions.StateDir);
 	// empty: the run keeps no checkpoints, and it is not checked.
 	StateDir string
+	// PluginCacheDir is where compiled Wasm modules are cached, as for a
+	// run (RunOptions.PluginCacheDir; empty: the user's cache directory,
+	// "off": no cache). A cache is not pipeline output: validate then run
+	// compiles a plugin once.
+	PluginCacheDir string
 }
 
 // CheckEnvironment checks what a run of the plan would meet outside the
@@ -35,7 +40,7 @@ type CheckOptions struct {
 // It returns nil or Issues, sorted, each at the source, service or stage
 // in the pipeline file that it is about.
 func (pl *Plan) CheckEnvironment(ctx context.Context, o CheckOptions) error {
-	ch := &envChecker{pl: pl}
+	ch := &envChecker{pl: pl, cacheDir: o.PluginCacheDir}
 	ch.sources()
 	ch.services(ctx)
 	ch.stateDir(o.StateDir)
@@ -43,8 +48,9 @@ func (pl *Plan) CheckEnvironment(ctx context.Context, o CheckOptions) error {
 }
 
 type envChecker struct {
-	pl   *Plan
-	errs []error
+	pl       *Plan
+	cacheDir string
+	errs     []error
 }
 
 func (ch *envChecker) at(pos Position, format string, args ...any) {
@@ -130,7 +136,7 @@ func (ch *envChecker) plugin(ctx context.Context, sv *service) {
 		Runtime:   c.Runtime,
 		Config:    c.Config,
 		Instances: 1,
-		CacheDir:  "off", // validate writes nothing
+		CacheDir:  ch.cacheDir, // a cache, not output: shared with runs
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Limits:    plugins.Limits{MemoryPages: c.MaxMemoryPages, BatchTimeout: timeout},
 		Grants:    plugins.Grants{Env: c.Env, Dirs: c.Dirs},
