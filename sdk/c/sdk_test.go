@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/conveyor-etl/conveyor-wasm/sdk/internal/guesttest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -187,9 +188,9 @@ func TestPIIRedactor_MatchesGo(t *testing.T) {
 				t.Fatalf("config %q: %d outputs, Go %d", cfg, len(got), len(want))
 			}
 			for i := range want {
-				g, w := normalize(got[i]), normalize(want[i])
+				g, w := guesttest.Normalize(got[i]), guesttest.Normalize(want[i])
 				if !reflect.DeepEqual(g, w) {
-					t.Errorf("config %q, input %d %.80q:\n    c %s\n   go %s", cfg, w.Input, redactorPayloads[w.Input], show(g), show(w))
+					t.Errorf("config %q, input %d %.80q:\n    c %s\n   go %s", cfg, w.Input, redactorPayloads[w.Input], guesttest.Show(g), guesttest.Show(w))
 				}
 			}
 			gm, wm := cp.Stats().Metrics["fields_redacted"], gp.Stats().Metrics["fields_redacted"]
@@ -201,27 +202,6 @@ func TestPIIRedactor_MatchesGo(t *testing.T) {
 }
 
 // normalize copies an output so that nil and empty slices compare equal.
-func normalize(o abi.Output) abi.Output {
-	o.Record.Key = append([]byte{}, o.Record.Key...)
-	o.Record.Payload = append([]byte{}, o.Record.Payload...)
-	md := []abi.KV{}
-	for _, kv := range o.Record.Metadata {
-		md = append(md, abi.KV{Key: append([]byte{}, kv.Key...), Value: append([]byte{}, kv.Value...)})
-	}
-	o.Record.Metadata = md
-	return o
-}
-
-func show(o abi.Output) string {
-	s := fmt.Sprintf("%v key=%q payload=%q md=%q t=%v/%d", o.Kind, o.Record.Key, o.Record.Payload, o.Record.Metadata, o.Record.HasEventTime, o.Record.EventTime)
-	if o.Kind == abi.KindError {
-		s = fmt.Sprintf("error %q", o.Err)
-	}
-	if len(s) > 400 {
-		s = s[:200] + " ... " + s[len(s)-200:]
-	}
-	return s
-}
 
 // TestSDK_NativeUnitTests runs the native C unit tests (build.sh test:
 // tests/*_test.c and examples/*/*_test.c against the stand-in host).

@@ -1,0 +1,22 @@
+package rust_test
+
+import (
+	"testing"
+
+	"github.com/conveyor-etl/conveyor-wasm/sdk/internal/guesttest"
+)
+
+// guest is this SDK's guests for the tests every guest SDK shares.
+var guest = guesttest.Guest{
+	Lang:        "rust",
+	Build:       build,
+	PIIRedactor: "examples/pii-redactor/src/lib.rs",
+	Conformance: "conformance/src/lib.rs",
+	CacheDir:    cacheDir,
+}
+
+func TestFrames_Strict(t *testing.T)               { guesttest.Strict(t, guest) }
+func TestPIIRedactor_MatchesGoRandom(t *testing.T) { guesttest.RandomRedactor(t, guest) }
+func BenchmarkEcho_Process(b *testing.B)           { guesttest.BenchEcho(b, guest) }
+func BenchmarkPIIRedactor_Process(b *testing.B)    { guesttest.BenchPIIRedactor(b, guest) }
+func BenchmarkLookup(b *testing.B)                 { guesttest.BenchLookup(b, guest) }
