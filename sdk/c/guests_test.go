@@ -11,6 +11,7 @@ var guest = guesttest.Guest{
 	Lang:        "c",
 	Build:       build,
 	PIIRedactor: "examples/pii-redactor",
+	UserTier:    "examples/user-tier",
 	Conformance: "conformance",
 	CacheDir:    cacheDir,
 }
@@ -20,3 +21,8 @@ func TestPIIRedactor_MatchesGoRandom(t *testing.T) { guesttest.RandomRedactor(t,
 func BenchmarkEcho_Process(b *testing.B)           { guesttest.BenchEcho(b, guest) }
 func BenchmarkPIIRedactor_Process(b *testing.B)    { guesttest.BenchPIIRedactor(b, guest) }
 func BenchmarkLookup(b *testing.B)                 { guesttest.BenchLookup(b, guest) }
+func TestPIIRedactor_MatchesGo(t *testing.T)       { guesttest.MatchesGo(t, guest) }
+func TestPIIRedactor_InitErrors(t *testing.T)      { guesttest.InitErrors(t, guest) }
+func TestPIIRedactor_Exports(t *testing.T)         { guesttest.Exports(t, guest) }
+func TestConformance(t *testing.T)                 { guesttest.Conformance(t, guest) }
+func TestUserTier_MatchesGo(t *testing.T)          { guesttest.UserTier(t, guest) }

@@ -13,12 +13,14 @@ import (
 	"math/rand/v2"
 	"os"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/conveyor-etl/conveyor-wasm/abi"
 	"github.com/conveyor-etl/conveyor-wasm/plugins"
+	"github.com/conveyor-etl/conveyor-wasm/plugins/conformance"
 	"github.com/conveyor-etl/conveyor-wasm/plugins/plugintest"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -32,9 +34,9 @@ type Guest struct {
 	// Build compiles the guest at a path relative to the SDK's directory
 	// and returns the .wasm file.
 	Build func(tb testing.TB, what string) string
-	// PIIRedactor and Conformance are what Build takes for the SDK's PII
-	// redactor example and its conformance guest.
-	PIIRedactor, Conformance string
+	// PIIRedactor, UserTier and Conformance are what Build takes for the
+	// SDK's PII redactor and user-tier examples and its conformance guest.
+	PIIRedactor, UserTier, Conformance string
 	// CacheDir is the compilation cache the test binary shares.
 	CacheDir string
 }
@@ -454,4 +456,179 @@ func Show(o abi.Output) string {
 		s = s[:200] + " ... " + s[len(s)-200:]
 	}
 	return s
+}
+
+// redactorPayloads exercise what the Go redactor's JSON library does:
+// white space, escapes, duplicate and escaped keys, arrays, numbers kept as
+// written, lenient parsing, errors.
+var redactorPayloads = []string{
+	`{"email":"ann@example.com","user":{"phone":"+1 555 0100","name":"Ann"},"total":12.50}`,
+	`{ "email" : "a@b.c" , "n" : 1e5 , "s":"x\"y\\z\u00e9" }`,
+	`{"name":"no pii here"}`,
+	` { "name" : "x" } `,
+	`42`, `"email"`, `null`, `[1,2,3]`, `[]`, `{}`,
+	`{"users":[{"email":"a"},{"email":"b"}],"ssn":123456789}`,
+	`{"card":{"number":"4111","exp":"12/30"},"ok":true,"no":false,"nil":null}`,
+	`{"\u0065mail":"escaped key","email":"plain key"}`,
+	`{"email":"first","email":"second"}`,
+	`{"x\ty":1,"email":"e"}`,
+	`{"user":{"ph\u006fne":"p","k\"q":1}}`,
+	`{"user":[{"phone":1}],"email":[1,{"a":[]}]}`,
+	`{"email":NaN,"n":-Inf,"m":+1.5e-3}`,
+	"{\"email\":\"tab\there\",\"ctl\":\"\x01\"}",
+	`{"email":"a",}`, `{"email"}`, `email=a@b.c`, ``, `   `, `{"a":1} x`, `[1,2`, `{"a":tru}`, `nul`,
+	`{"a":"unterminated`, `{"a":"\"}`, `{"a":"\\"}`,
+	strings.Repeat("[", 300) + strings.Repeat("]", 300),
+	strings.Repeat("[", 301) + strings.Repeat("]", 301),
+	`{"email":"` + strings.Repeat("x", 100) + `"` + strings.Repeat(" ", 50),
+	"{\"email\":\"caf\xc3\xa9\",\"bad\":\"\xff\xfe\"}",
+	`{"a":tru` + strings.Repeat("e", 100), `{"a":nul` + strings.Repeat("\u00e9", 50), "{\"a\":1}\x01\xff", "{\"a\":1}\xc3\xa9",
+	"\x7f", "-", "+", "1.2.3", "--5", "-Infinity", "[0x10]", "{\"a\":[1,]}", "{\"a\"  :  \xc3",
+	`{"email":"x"}` + strings.Repeat(" \u2028", 30) + "!",
+	"{\"a\":1} \u2028\u00a0\u00ad\u200b\ufeff\U0001F600\U000E0001\u0085\a\v\b",
+}
+
+var redactorConfigs = []map[string]string{
+	{"fields": "email,user.phone"},
+	{"fields": " ssn , card, nil ,no", "replacement": "***"},
+	{"fields": "users.1.email,users.+0.email,users.-0.ssn,user.0.phone,email.1.a"},
+	{"fields": "email", "replacement": "q\"\\\x01\n\u00e9\u00a0\u200b"},
+	{"fields": "email,k\"q,user.k\"q,x\ty"},
+	{"fields": "e\\u006dail,user.ph\\u006fne"},
+	{"fields": "0,1,2,email.0"},
+}
+
+// MatchesGo runs the guest's and the Go pii-redactor on the
+// same batches through the host and requires identical outputs (payload
+// bytes, keys, metadata, event times, error texts) and counters.
+func MatchesGo(t *testing.T, g Guest) {
+	cPath := g.Build(t, g.PIIRedactor)
+	goPath := plugintest.BuildGo(t, "../../examples/plugins/pii-redactor")
+	var in []abi.Record
+	for i, p := range redactorPayloads {
+		r := abi.Record{Key: []byte(fmt.Sprintf("k%d", i)), Payload: []byte(p)}
+		if i%2 == 0 {
+			r.HasEventTime, r.EventTime = true, int64(i)*1e9-5
+			r.Metadata = []abi.KV{{Key: []byte("source"), Value: []byte("test")}, {Key: []byte("n"), Value: []byte(fmt.Sprint(i))}}
+		}
+		in = append(in, r)
+	}
+	ctx := context.Background()
+	for ci, cfg := range redactorConfigs {
+		t.Run(fmt.Sprint(ci), func(t *testing.T) {
+			cp := g.load(t, g.Lang+"-redactor", cPath, cfg)
+			gp := g.load(t, "go-redactor", goPath, cfg)
+			got, err := cp.Process(ctx, in, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := gp.Process(ctx, in, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("config %q: %d outputs, Go %d", cfg, len(got), len(want))
+			}
+			for i := range want {
+				gn, wn := Normalize(got[i]), Normalize(want[i])
+				if !reflect.DeepEqual(gn, wn) {
+					t.Errorf("config %q, input %d %.80q:\n %4s %s\n   go %s", cfg, wn.Input, redactorPayloads[wn.Input], g.Lang, Show(gn), Show(wn))
+				}
+			}
+			gm, wm := cp.Stats().Metrics["fields_redacted"], gp.Stats().Metrics["fields_redacted"]
+			if gm != wm {
+				t.Errorf("config %q: fields_redacted = %d, Go %d", cfg, gm, wm)
+			}
+		})
+	}
+}
+
+// InitErrors checks that bad configuration fails the load
+// with the same text as the Go redactor.
+func InitErrors(t *testing.T, g Guest) {
+	cPath := g.Build(t, g.PIIRedactor)
+	ctx := context.Background()
+	for _, cfg := range []map[string]string{nil, {"fields": " , ,"}, {"fields": "user..phone"}} {
+		_, err := plugins.Load(ctx, plugins.Options{Name: "r", Path: cPath, Config: cfg, Instances: 1, CacheDir: "off"})
+		if err == nil {
+			t.Fatalf("config %q: loaded", cfg)
+		}
+		want := `config "fields": required`
+		if cfg["fields"] == "user..phone" {
+			want = `config "fields": field path "user..phone" has an empty segment`
+		}
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("config %q: %v, want it to contain %q", cfg, err, want)
+		}
+	}
+}
+
+// Exports checks the module shape: a reactor with the ABI
+// 1.1 exports and no imports beyond the allow-list (the host checks them).
+func Exports(t *testing.T, g Guest) {
+	wasm, err := os.ReadFile(g.Build(t, g.PIIRedactor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := plugins.InspectWith(context.Background(), wasm, plugins.InspectOptions{Config: map[string]string{"fields": "email"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !info.Loadable || info.ABI != "1.1" || !info.Transform || info.Lookup || info.Init != "ok" {
+		t.Fatalf("inspect: %+v", info)
+	}
+	var names []string
+	for _, e := range info.Exports {
+		names = append(names, e.Name)
+	}
+	sort.Strings(names)
+	for _, want := range []string{"_initialize", "conveyor_abi_version", "conveyor_alloc", "conveyor_close", "conveyor_init", "conveyor_process"} {
+		if i := sort.SearchStrings(names, want); i == len(names) || names[i] != want {
+			t.Errorf("export %s missing from %q", want, names)
+		}
+	}
+}
+
+// Conformance runs the ABI conformance suite (plugins/conformance)
+// against this SDK's conformance guest on the default runtime;
+// plugins/conformance runs it on every runtime.
+func Conformance(t *testing.T, g Guest) {
+	wasm, err := os.ReadFile(g.Build(t, g.Conformance))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conformance.Run(t, conformance.Target{Guest: g.Lang, Wasm: wasm})
+}
+
+// UserTier looks up the same keys in the guest's user-tier
+// lookup plugin and the Go one (examples/plugins/user-tier), with and
+// without a default tier, and requires the same rows and misses.
+func UserTier(t *testing.T, g Guest) {
+	path := g.Build(t, g.UserTier)
+	goPath := plugintest.BuildGo(t, "../../examples/plugins/user-tier")
+	keys := [][]byte{[]byte("u1"), []byte("u2"), []byte("nobody"), nil, []byte("u3"), []byte("c1"), []byte("u1"), []byte("U1"), []byte("u1 ")}
+	ctx := context.Background()
+	for _, cfg := range []map[string]string{nil, {"default_tier": "free"}, {"default_tier": "a\"b\\c é"}} {
+		p := g.load(t, g.Lang+"-user-tier", path, cfg)
+		gp := g.load(t, "go-user-tier", goPath, cfg)
+		if c := p.Capabilities(); !c.Lookup || c.Transform {
+			t.Fatalf("capabilities = %+v, want a lookup only", c)
+		}
+		got, err := p.Lookup(ctx, keys, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := gp.Lookup(ctx, keys, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("config %q: %d results, Go %d", cfg, len(got), len(want))
+		}
+		for i := range want {
+			if got[i].Found != want[i].Found || !bytes.Equal(got[i].Row, want[i].Row) {
+				t.Errorf("config %q, key %q: %v %s, Go %v %s", cfg, keys[i], got[i].Found, got[i].Row, want[i].Found, want[i].Row)
+			}
+		}
+	}
 }
