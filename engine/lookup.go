@@ -633,19 +633,6 @@ func (c *planLookups) close() {
 	clear(c.stages)
 }
 
-// appendSet appends to dst the JSON object doc with the member at path set
-// to val (a JSON document); see jsonsplice.Path.AppendSet. parsed, when not
-// nil, is doc parsed: a missing top-level member then goes before the
-// closing brace without scanning doc. The lookup stage keeps its path
-// parsed (setResult); this form is for tests and RoutingEngine.Lookup.
-func appendSet(dst, doc []byte, parsed *fastjson.Value, path []string, val []byte) ([]byte, error) {
-	p, err := jsonsplice.ParsePath(strings.Join(path, "."))
-	if err != nil {
-		return dst, err
-	}
-	return setResult(dst, doc, parsed, p, val)
-}
-
 // setResult stores val at p in the JSON object doc, appended to dst,
 // keeping every other byte of doc. A top-level member that is certainly
 // absent (the parse says so, or — for a document with no escapes — its

@@ -15,6 +15,7 @@ import (
 	"weak"
 
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
+	"github.com/conveyor-etl/conveyor-wasm/engine/internal/jsonsplice"
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
 	"github.com/valyala/fastjson"
 )
@@ -846,4 +847,17 @@ func TestLookupStage_ScanKey_SameAsParse(t *testing.T) {
 			}
 		}
 	}
+}
+
+// appendSet appends to dst the JSON object doc with the member at path set
+// to val (a JSON document); see jsonsplice.Path.AppendSet. parsed, when not
+// nil, is doc parsed: a missing top-level member then goes before the
+// closing brace without scanning doc. The stage keeps its path parsed and
+// calls setResult; this form lets the tests give a path as segments.
+func appendSet(dst, doc []byte, parsed *fastjson.Value, path []string, val []byte) ([]byte, error) {
+	p, err := jsonsplice.ParsePath(strings.Join(path, "."))
+	if err != nil {
+		return dst, err
+	}
+	return setResult(dst, doc, parsed, p, val)
 }
