@@ -297,9 +297,13 @@ func TestDeadLetter_Run_FailingSinkFailsRun(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, c.wantErr)
 			}
 			// The two records bound for the dead-letter sink were not
-			// written: unprocessed, not dead-lettered (the failed run may
-			// also stop before the delivered one is flushed).
-			if sum.In != 4 || sum.DeadLettered != 0 || sum.Unprocessed < 2 || sum.DeadLetters.Lost != 2 || sum.InFlight != 0 || !sum.Balanced() {
+			// written: unprocessed, never dead-lettered. The first failed
+			// dead-letter write fails the run at once, so the second one
+			// may be caught in a queue by the stop (unprocessed, not sent
+			// to the dead-letter sink): 1 or 2 are lost there. The failed
+			// run may also stop before the delivered one is flushed.
+			if sum.In != 4 || sum.DeadLettered != 0 || sum.Unprocessed < 2 || sum.DeadLetters.Lost < 1 || sum.DeadLetters.Lost > 2 ||
+				sum.InFlight != 0 || !sum.Balanced() {
 				t.Fatalf("summary %s", sum)
 			}
 		})
