@@ -396,7 +396,11 @@ func TestWatchFile_Debounces(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "p.yaml")
 	mustWrite(t, path, "a")
-	w, err := watchFile(path, 100*time.Millisecond, slog.New(slog.DiscardHandler))
+	// The debounce is 50 times the gap between writes, so that a loaded
+	// machine (a -race run beside other packages) does not stretch a gap
+	// past it and split the burst.
+	const debounce = 500 * time.Millisecond
+	w, err := watchFile(path, debounce, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,16 +408,17 @@ func TestWatchFile_Debounces(t *testing.T) {
 	start := time.Now()
 	for i := range 10 {
 		mustWrite(t, path, strings.Repeat("b", i))
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
+	last := time.Now()
 	<-w.C
-	if took := time.Since(start); took < 250*time.Millisecond {
-		t.Fatalf("reported %s after the first write, before the burst ended", took)
+	if took := time.Since(last); took < debounce-50*time.Millisecond {
+		t.Fatalf("reported %s after the last write (%s after the first), before the burst had been quiet for the debounce", took, time.Since(start))
 	}
 	select {
 	case <-w.C:
 		t.Fatal("a burst reported twice")
-	case <-time.After(300 * time.Millisecond):
+	case <-time.After(debounce + 300*time.Millisecond):
 	}
 }
 
