@@ -90,6 +90,8 @@ edges: [{from: gen, to: f}, {from: f, to: s}]
 	}
 	done := make(chan error, 1)
 	go func() {
+		cliMu.Lock()
+		defer cliMu.Unlock()
 		done <- app.Run([]string{"conveyor-wasm", "run", "--http", "127.0.0.1:0", "--pprof", "--progress", "0", p})
 	}()
 	url := regexp.MustCompile(`url=(http://\S+/)`)

@@ -10,16 +10,25 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/conveyor-etl/conveyor-wasm/examples/exampletest"
 )
 
+// cliMu serialises the CLI apps tests run in this process: urfave/cli
+// shares its help and completion flags between apps (package variables it
+// writes while parsing), so two apps parsing at once race. A process runs
+// one app, so only tests meet this.
+var cliMu sync.Mutex
+
 // run drives the CLI in-process and returns exit code, stdout and stderr.
 func run(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
+	cliMu.Lock()
+	defer cliMu.Unlock()
 	code := doMain(append([]string{"conveyor-wasm"}, args...), strings.NewReader(stdin), &out, &errb)
 	return code, out.String(), errb.String()
 }
@@ -150,7 +159,10 @@ edges: [{from: g, to: s}]
 	}
 	// A stopped run exits 130 (SIGINT; 143 for SIGTERM), not 0.
 	var ee *exitError
-	if err := app.Run([]string{"conveyor-wasm", "run", "--state-dir", "none", "--progress", "500ms", p}); !errors.As(err, &ee) || ee.code != exitInterrupted ||
+	cliMu.Lock()
+	err := app.Run([]string{"conveyor-wasm", "run", "--state-dir", "none", "--progress", "500ms", p})
+	cliMu.Unlock()
+	if !errors.As(err, &ee) || ee.code != exitInterrupted ||
 		!strings.Contains(err.Error(), "interrupted: the sources were stopped before their end") {
 		t.Fatalf("run: %v\n%s", err, errb.String())
 	}

@@ -28,7 +28,9 @@ func runPluginCLI(t *testing.T, stdin string, args ...string) (stdout, stderr st
 		ErrWriter:      &errb,
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
+	cliMu.Lock()
 	err = app.Run(append([]string{"conveyor-wasm", "plugin"}, args...))
+	cliMu.Unlock()
 	return out.String(), errb.String(), err
 }
 
