@@ -217,6 +217,9 @@ type ValueProgram struct {
 	src  Source
 	prg  cel.Program
 	x    *explainer
+	// arith is EvalJSON's fast path (nil unless the expression is
+	// arithmetic on payload numbers).
+	arith *arith
 }
 
 // CompileValue parses and type-checks a value expression. Its type must be
@@ -334,7 +337,7 @@ func (e *Env) CompileJSON(expr string, src Source) (*ValueProgram, error) {
 	if msg := jsonOutput(a.OutputType()); msg != "" {
 		return nil, e.positioner(expr, src).errorAt(1, 0, msg)
 	}
-	return &ValueProgram{expr: expr, src: src, prg: prg, x: &explainer{env: e.cel, ast: a, limit: e.costLimit}}, nil
+	return &ValueProgram{expr: expr, src: src, prg: prg, x: &explainer{env: e.cel, ast: a, limit: e.costLimit}, arith: fastArith(a)}, nil
 }
 
 // jsonOutput says why values of type t cannot be written as JSON ("": they
@@ -363,6 +366,11 @@ func jsonOutput(t *types.Type) string {
 // written with sorted keys) and lists as arrays. On an error dst is
 // returned unchanged and the error is an *EvalError.
 func (v *ValueProgram) EvalJSON(r *record.Record, dst []byte) ([]byte, error) {
+	if v.arith != nil {
+		if b, ok := v.arith.appendJSON(r, dst); ok {
+			return b, nil
+		}
+	}
 	out, err := v.eval(r)
 	if err != nil {
 		return dst, err

@@ -179,6 +179,11 @@ func validNumber(b []byte) bool {
 	return i == len(b)
 }
 
+// AppendDouble appends f as AppendJSON writes a double (a NaN or an
+// infinity is an error), for callers holding a float64 rather than a
+// boxed types.Double.
+func AppendDouble(dst []byte, f float64) ([]byte, error) { return appendFloat(dst, f) }
+
 func appendFloat(dst []byte, f float64) ([]byte, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return dst, fmt.Errorf("double %v cannot be written as JSON", f)

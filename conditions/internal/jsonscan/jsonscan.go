@@ -61,6 +61,65 @@ func Get(doc []byte, path []string, buf []byte) Value {
 	if !ok {
 		return Value{}
 	}
+	return decodeAt(doc, i, buf)
+}
+
+// GetTop is Get for several top-level members at once: one pass over doc
+// finds each keys[k] (a one-key path PathOK accepts) and stores its value
+// in out[k], with Get's answer for that key, except that a string holding
+// an escape is Invalid (there is no buffer to decode it in; Str points
+// into doc). It stops once every key is found. out must be at least as
+// long as keys, and keys at most 64; duplicate keys are allowed.
+func GetTop(doc []byte, keys []string, out []Value) {
+	out = out[:len(keys)]
+	clear(out)
+	var found uint64
+	all := uint64(1)<<len(keys) - 1
+	i := skipWS(doc, 0)
+	if i >= len(doc) || doc[i] != '{' {
+		return
+	}
+	i = skipWS(doc, i+1)
+	for found != all {
+		// As find: a member name with an escape ends the scan, so that
+		// the keys not found yet go to the parse.
+		if i >= len(doc) || doc[i] != '"' {
+			return
+		}
+		end, esc, ok := scanString(doc, i)
+		if !ok || esc {
+			return
+		}
+		name := bytesString(doc[i+1 : end-1])
+		i = skipWS(doc, end)
+		if i >= len(doc) || doc[i] != ':' {
+			return
+		}
+		i = skipWS(doc, i+1)
+		if i >= len(doc) {
+			return
+		}
+		for k, key := range keys {
+			if found&(1<<k) == 0 && key == name {
+				// The first member of that name is the one find
+				// returns; a later duplicate never replaces it.
+				found |= 1 << k
+				out[k] = decodeAt(doc, i, nil)
+			}
+		}
+		if i = skipValue(doc, i); i < 0 {
+			return
+		}
+		i = skipWS(doc, i)
+		if i >= len(doc) || doc[i] != ',' {
+			return
+		}
+		i = skipWS(doc, i+1)
+	}
+}
+
+// decodeAt converts the value starting at doc[i] (i < len(doc)).
+func decodeAt(doc []byte, i int, buf []byte) Value {
 	switch doc[i] {
 	case '"':
 		end, _, ok := scanString(doc, i)

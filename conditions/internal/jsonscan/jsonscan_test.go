@@ -138,3 +138,61 @@ func FuzzGet(f *testing.F) {
 		}
 	})
 }
+
+// checkGetTop compares GetTop with Get, key by key: the one pass must
+// give each key exactly what Get gives without a buffer.
+func checkGetTop(t *testing.T, doc string, keys []string) {
+	t.Helper()
+	if fastjson.Validate(doc) != nil {
+		return // for well-formed documents only
+	}
+	out := make([]Value, len(keys))
+	GetTop([]byte(doc), keys, out)
+	for k, key := range keys {
+		if want := Get([]byte(doc), []string{key}, nil); out[k] != want {
+			t.Fatalf("GetTop(%s, %q)[%d] = %+v, Get gives %+v", doc, keys, k, out[k], want)
+		}
+	}
+}
+
+func TestGetTop_MatchesGet(t *testing.T) {
+	t.Parallel()
+	keySets := [][]string{
+		{"a"}, {"a", "b"}, {"b", "a"}, {"a", "a"}, {"x", "a", "ab"}, {"zz"}, {"", "[0]", "é", "a"}, {},
+	}
+	for _, doc := range getDocs {
+		for _, keys := range keySets {
+			checkGetTop(t, doc, keys)
+		}
+	}
+}
+
+func TestGetTop_Decides(t *testing.T) {
+	t.Parallel()
+	doc := []byte(`{"id":7,"s":"plain","e":"a\nb","price":1.50,"qty":3,"o":{"price":9},"qty":4}`)
+	out := make([]Value, 5)
+	GetTop(doc, []string{"qty", "price", "s", "e", "missing"}, out)
+	want := []Value{
+		{Kind: Int, Int: 3}, // the first of the duplicates, as Get
+		{Kind: Double, Float: 1.5},
+		{Kind: String, Str: "plain"},
+		{}, // an escape: no buffer to decode it in
+		{},
+	}
+	for k := range want {
+		if out[k] != want[k] {
+			t.Errorf("out[%d] = %+v, want %+v", k, out[k], want[k])
+		}
+	}
+}
+
+func FuzzGetTop(f *testing.F) {
+	for _, d := range getDocs {
+		f.Add(d, "a", "b")
+	}
+	f.Fuzz(func(t *testing.T, doc, k1, k2 string) {
+		if PathOK([]string{k1, k2}) {
+			checkGetTop(t, doc, []string{k1, k2, k1})
+		}
+	})
+}
