@@ -2,6 +2,7 @@ package connectors
 
 import (
 	"context"
+	"time"
 
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
 )
@@ -18,4 +19,15 @@ type PartitionEmitter interface {
 	// EndPartition says a partition will send nothing more (it was revoked,
 	// or read to its end): it no longer holds the watermark back.
 	EndPartition(partition string)
+}
+
+// WatermarkEmitter is an optional interface of an Emitter, for sources that
+// know how far their input has progressed when they have no record to show
+// for it: a broker's heartbeat or high-water mark for an idle partition, a
+// test case's watermark mark. EmitWatermark says that no record with an
+// event time before t will follow from this source: its watermark rises to
+// t (it never goes back) and travels downstream at once, so a merge waiting
+// on this source moves on. A source without event time ignores it.
+type WatermarkEmitter interface {
+	EmitWatermark(ctx context.Context, t time.Time) error
 }

@@ -38,15 +38,17 @@ type deadLetter struct {
 }
 
 func newDeadLetter(s connectors.Sink, r *Runner) *deadLetter {
-	return &deadLetter{ch: make(chan []dlItem, 16), sink: s, r: r, now: time.Now}
+	return &deadLetter{ch: make(chan []dlItem, 16), sink: s, r: r, now: r.now}
 }
 
 // send queues items for the dead-letter sink. Once the run has given up
 // on a stuck dead-letter sink (ctx done), they end unprocessed.
 func (d *deadLetter) send(ctx context.Context, items []dlItem) {
+	d.r.inflight.Add(1)
 	select {
 	case d.ch <- items:
 	case <-ctx.Done():
+		d.r.inflight.Add(-1)
 		for _, it := range items {
 			end(it.rec, record.Unprocessed)
 		}
@@ -93,28 +95,31 @@ func (d *deadLetter) run(ctx context.Context) {
 		pending = pending[:0]
 	}
 	for items := range d.ch {
-		if failed {
-			lose(items)
-			d.r.fail(fmt.Errorf("dead-letter sink %q failed (%d dead letters written, %d could not be written)", d.name, d.written.Load(), d.lost.Load()))
-			continue
-		}
-		out = out[:0]
-		for _, it := range items {
-			out = append(out, d.wrap(it))
-		}
-		start := time.Now()
-		err := d.sink.Write(ctx, out)
-		d.r.obs.SinkWrite(d.name, len(out), time.Since(start), err)
-		pending = append(pending, items...)
-		if err != nil {
-			failWith(err)
-			continue
-		}
-		if len(d.ch) == 0 || len(pending) >= 4096 {
-			// Nothing else waiting: let the reasons reach the file now.
-			flush()
-		}
-		d.r.log.Debug("dead-lettered", "records", len(items), "stage", items[0].stage, "reason", items[0].reason)
+		func() {
+			defer d.r.inflight.Add(-1) // written (and flushed, if nothing else waits)
+			if failed {
+				lose(items)
+				d.r.fail(fmt.Errorf("dead-letter sink %q failed (%d dead letters written, %d could not be written)", d.name, d.written.Load(), d.lost.Load()))
+				return
+			}
+			out = out[:0]
+			for _, it := range items {
+				out = append(out, d.wrap(it))
+			}
+			start := time.Now()
+			err := d.sink.Write(ctx, out)
+			d.r.obs.SinkWrite(d.name, len(out), time.Since(start), err)
+			pending = append(pending, items...)
+			if err != nil {
+				failWith(err)
+				return
+			}
+			if len(d.ch) == 0 || len(pending) >= 4096 {
+				// Nothing else waiting: let the reasons reach the file now.
+				flush()
+			}
+			d.r.log.Debug("dead-lettered", "records", len(items), "stage", items[0].stage, "reason", items[0].reason)
+		}()
 	}
 	flush()
 }

@@ -38,16 +38,19 @@ func (st *stageRT) run(ctx context.Context, w *worker, rep int) {
 	for b := range in {
 		st.received(b, rep)
 		w.wm = st.inputWM(rep)
-		if len(b.recs) > 0 { // else a watermark-only batch (a producer's end of input)
+		if len(b.recs) > 0 {
 			bc.wm, bc.dl = w.wm, bc.dl[:0]
 			out, masks = st.step(ctx, &bc, b.recs, out[:0], masks[:0])
 			st.emit(ctx, w, rep, &bc, len(b.recs), out, masks)
+		} else { // a watermark-only batch: pass the progress on
+			w.forwardWatermark(ctx)
 		}
 		if idle != nil && len(in) == 0 {
 			st.idle(ctx, w, idle)
 		}
+		st.r.inflight.Add(-1)
 		if ctx.Err() != nil {
-			dropQueue(in)
+			st.r.dropQueue(in)
 			break
 		}
 	}
@@ -99,6 +102,7 @@ func (st *stageRT) emit(ctx context.Context, w *worker, rep int, bc *batchCtx, n
 	st.out.Add(int64(len(out)))
 	w.dispatch(ctx, out, masks)
 	w.flush(ctx)
+	w.forwardWatermark(ctx)
 }
 
 // runParallel runs queue rep with up to st.parallel batches in flight and
@@ -121,9 +125,11 @@ func (st *stageRT) runParallel(ctx context.Context, w *worker, rep int) {
 			st.emit(ctx, w, rep, &j.bc, len(j.recs), j.out, j.masks)
 		} else {
 			w.wm = j.bc.wm
+			w.forwardWatermark(ctx)
 		}
 		j.recs, j.out = nil, j.out[:0]
 		free <- j
+		st.r.inflight.Add(-1)
 	}
 	ready := func() bool {
 		select {
@@ -181,7 +187,7 @@ func (st *stageRT) runParallel(ctx context.Context, w *worker, rep int) {
 		next()
 	}
 	if ctx.Err() != nil {
-		dropQueue(in)
+		st.r.dropQueue(in)
 	}
 	if idle != nil {
 		st.idle(ctx, w, idle)

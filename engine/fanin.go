@@ -76,15 +76,15 @@ func (*fanInProc) process(_ context.Context, _ *batchCtx, in, out []*record.Reco
 }
 
 func (*fanInProc) runInputs(ctx context.Context, st *stageRT, w *worker) {
-	f := newFanIn(st.r, st)
+	f := st.fanIn
 	if err := f.init(); err != nil {
 		st.r.fail(fmt.Errorf("%s: stage %q: %w", st.n.at, st.n.id, err))
+		f.finish()
 		for k := range st.inputs {
-			dropQueue(st.inputs[k])
+			st.r.dropQueue(st.inputs[k])
 		}
 		return
 	}
-	st.fanIn = f
 	f.run(ctx, w)
 }
 
@@ -108,6 +108,13 @@ type fanInRT struct {
 	wake     chan struct{}
 	wm       atomic.Int64
 	capacity int // per input, in records
+
+	// tokens are the wake-ups the output loop has yet to act on, each
+	// counted in the run's inflight (WaitIdle); ticks, the Runner.Tick
+	// calls among them. finished: the loop has returned. All under mu.
+	tokens   int64
+	ticks    int
+	finished bool
 }
 
 func newFanIn(r *Runner, st *stageRT) *fanInRT {
@@ -135,6 +142,7 @@ func (f *fanInRT) init() error {
 		IdleTimeout:     s.IdleTimeout,
 		OnLate:          func(_ watermark.InputID, r *record.Record) { f.late = append(f.late, r) },
 		OnSpace:         func(watermark.InputID) { f.space.Broadcast() },
+		Clock:           f.r.clk,
 	}
 	if strategy == watermark.EventTime {
 		cfg.EventTime = func(r *record.Record) int64 { return r.EventTime }
@@ -154,6 +162,34 @@ func (f *fanInRT) init() error {
 	}
 	f.open = len(f.ids)
 	return nil
+}
+
+// token counts a wake-up the output loop will act on; under mu.
+func (f *fanInRT) token() {
+	if !f.finished {
+		f.tokens++
+		f.r.inflight.Add(1)
+	}
+}
+
+// poke makes the output loop run idle detection now (Runner.Tick).
+func (f *fanInRT) poke() {
+	f.mu.Lock()
+	if !f.finished {
+		f.token()
+		f.ticks++
+	}
+	f.mu.Unlock()
+	f.signal()
+}
+
+// finish marks the loop done and gives back the tokens it will never act on.
+func (f *fanInRT) finish() {
+	f.mu.Lock()
+	f.finished = true
+	f.r.inflight.Add(-f.tokens)
+	f.tokens = 0
+	f.mu.Unlock()
 }
 
 func (f *fanInRT) signal() {
@@ -190,12 +226,15 @@ func (f *fanInRT) input(k int) {
 			}
 		}
 		f.m.Advance(id, watermark.Watermark(b.wm))
+		f.token()
 		f.mu.Unlock()
 		f.signal()
+		f.r.inflight.Add(-1) // the batch: in the merger now, the token stands for it
 	}
 	f.mu.Lock()
 	f.m.Close(id)
 	f.open--
+	f.token()
 	f.mu.Unlock()
 	f.signal()
 }
@@ -224,8 +263,11 @@ func (f *fanInRT) run(ctx context.Context, w *worker) {
 		nin := f.st.in.Load() - reported
 		reported += nin
 		f.mu.Lock()
-		if tick != nil {
+		tokens := f.tokens
+		f.tokens = 0
+		if tick != nil || f.ticks > 0 {
 			f.m.Tick()
+			f.ticks = 0
 		}
 		out = f.m.Drain(out[:0])
 		late, rejected, dropped := f.late, f.rejected, f.dropped
@@ -239,6 +281,9 @@ func (f *fanInRT) run(ctx context.Context, w *worker) {
 			wm -= lateness
 		}
 		done := f.open == 0 && f.m.Len() == 0
+		if done {
+			f.finished = true
+		}
 		f.mu.Unlock()
 		f.space.Broadcast()
 
@@ -259,6 +304,8 @@ func (f *fanInRT) run(ctx context.Context, w *worker) {
 		f.r.obs.StageBatch(f.st.n.id, int(nin), len(out), time.Since(start))
 		w.dispatch(ctx, out, nil)
 		w.flush(ctx)
+		w.forwardWatermark(ctx)
+		f.r.inflight.Add(-tokens)
 		if done {
 			f.r.log.Debug("fan-in done", "stage", f.st.n.id, "stats", fmt.Sprintf("%+v", f.m.Stats()))
 			return

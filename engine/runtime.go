@@ -17,6 +17,7 @@ import (
 	"github.com/conveyor-etl/conveyor-wasm/connectors/checkpoint"
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
 	"github.com/conveyor-etl/conveyor-wasm/plugins"
+	"github.com/conveyor-etl/conveyor-wasm/watermark"
 )
 
 // RunOptions configure a Runner.
@@ -55,6 +56,14 @@ type RunOptions struct {
 	StateDir string
 	// FromStart ignores (and clears) saved checkpoints.
 	FromStart bool
+
+	// Clock is the run's processing-time clock: idle timeouts,
+	// use_processing_time, max_future, lag and dead-letter timestamps read
+	// it. Default: the wall clock. A test harness passes a
+	// *watermark.ManualClock, and after moving it calls Runner.Tick and
+	// Runner.WaitIdle, so that what idles and what is late does not depend
+	// on how fast the machine is.
+	Clock watermark.Clock
 }
 
 // Runner executes a Plan: records flow from the sources through the stages
@@ -82,9 +91,14 @@ type Runner struct {
 	counts  outcomeCounts
 	skipped atomic.Int64 // input skipped by sources (blank lines)
 	clock   *eventClock
-	fatal   atomic.Pointer[error]
-	cancel  context.CancelCauseFunc
-	hard    context.Context // done on a hard stop or a failure
+	// clk is RunOptions.Clock (nil: the wall clock).
+	clk watermark.Clock
+	// inflight counts the batches queued or being processed anywhere in
+	// the pipeline, and wake-ups a merge has yet to act on (WaitIdle).
+	inflight atomic.Int64
+	fatal    atomic.Pointer[error]
+	cancel   context.CancelCauseFunc
+	hard     context.Context // done on a hard stop or a failure
 	// abandon is done once Run gives up waiting for stuck goroutines:
 	// blocking sends stop waiting then.
 	abandon       context.Context
@@ -197,7 +211,7 @@ func (st *stageRT) inputWM(ch int) int64 {
 	if len(st.prodIndex) == 0 {
 		return wmMax
 	}
-	return minWatermark(st.inWM[ch], st.seen[ch], st.r.pl.settings.IdleTimeout, time.Now().UnixNano())
+	return minWatermark(st.inWM[ch], st.seen[ch], st.r.pl.settings.IdleTimeout, st.r.nowNano())
 }
 
 // received records the watermark of a batch taken from queue ch.
@@ -206,7 +220,7 @@ func (st *stageRT) received(b batch, ch int) {
 		return
 	}
 	wms := st.inWM[ch]
-	st.seen[ch][b.prod].Store(time.Now().UnixNano())
+	st.seen[ch][b.prod].Store(st.r.nowNano())
 	for {
 		old := wms[b.prod].Load()
 		if b.wm <= old || wms[b.prod].CompareAndSwap(old, b.wm) {
@@ -235,7 +249,7 @@ func NewRunner(pl *Plan, opts RunOptions) (*Runner, error) {
 		opts.DrainTimeout = 30 * time.Second
 	}
 	r := &Runner{pl: pl, opts: opts, obs: opts.Observer, log: opts.Logger, sinks: map[string]*sinkRT{},
-		clock: newEventClock(pl.settings), drain: make(chan struct{})}
+		clock: newEventClock(pl.settings, opts.Clock), clk: opts.Clock, drain: make(chan struct{})}
 	if r.obs == nil {
 		r.obs = NopObserver{}
 	}
@@ -336,6 +350,9 @@ func (r *Runner) build() error {
 		}
 		st.proc = proc
 		st.parallel = r.parallelism(n, proc)
+		if _, ok := proc.(*fanInProc); ok {
+			st.fanIn = newFanIn(r, st)
+		}
 		r.stages[n.idx] = st
 	}
 	for _, st := range r.stages {
@@ -413,7 +430,7 @@ func (r *Runner) wireInputs(st *stageRT) {
 	if !sep {
 		st.groups = []*chanGroup{all}
 	}
-	now := time.Now().UnixNano()
+	now := r.nowNano()
 	for range st.inputs {
 		wms := make([]atomic.Int64, len(st.prodIndex))
 		seen := make([]atomic.Int64, len(st.prodIndex))
@@ -616,10 +633,63 @@ func (r *Runner) closeAll(ctx context.Context) error {
 // dropQueue empties a stage's queue after a hard stop without processing
 // it: the records end as unprocessed (not acknowledged), so nothing
 // vanishes from the books and a checkpointing source reads them again.
-func dropQueue(in <-chan batch) {
+func (r *Runner) dropQueue(in <-chan batch) {
 	for rest := range in {
 		for _, rec := range rest.recs {
 			end(rec, record.Unprocessed)
 		}
+		r.inflight.Add(-1)
 	}
+}
+
+// nowNano is the run's processing time, in Unix nanoseconds.
+func (r *Runner) nowNano() int64 {
+	if r.clk == nil {
+		return time.Now().UnixNano()
+	}
+	return r.clk.Now().UnixNano()
+}
+
+// now is the run's processing time.
+func (r *Runner) now() time.Time {
+	if r.clk == nil {
+		return time.Now()
+	}
+	return r.clk.Now()
+}
+
+// Tick runs idle detection at once, at the run's clock: sources, and the
+// inputs of merges, silent for longer than idle_timeout stop holding the
+// watermark back, and merges release what that lets through. A run does it
+// by itself every idle_timeout/4 of wall time. Activity is stamped with
+// the clock's time at ticks, so a harness that moves a manual clock
+// (RunOptions.Clock) calls Tick before each move (once what it fed has
+// settled: WaitIdle) and again after it, then WaitIdle.
+func (r *Runner) Tick() {
+	r.clock.tick()
+	for _, st := range r.stages {
+		if st != nil && st.fanIn != nil {
+			st.fanIn.poke()
+		}
+	}
+}
+
+// WaitIdle waits until nothing is queued or being processed anywhere in
+// the pipeline: what the sources emitted so far (Emit has returned) has
+// gone as far as it can, into sinks (written and flushed), to the
+// dead-letter sink, or into a merge's buffer where it waits for the
+// watermark. A test harness feeding records step by step calls it between
+// steps. It returns ctx's error if ctx ends first (a merge whose buffer is
+// full waits for a watermark that only the next step can bring).
+func (r *Runner) WaitIdle(ctx context.Context) error {
+	t := time.NewTicker(200 * time.Microsecond)
+	defer t.Stop()
+	for r.inflight.Load() != 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the pipeline did not settle (%d batches in flight): %w", r.inflight.Load(), ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
 }

@@ -35,12 +35,20 @@ func (r *Runner) buildSource(n *node) error {
 	sr := &sourceRT{n: n, r: r, src: src}
 	sr.outWM.Store(wmMax)
 	if n.wmGen != nil {
-		sr.gen = watermark.NewGenerator(*n.wmGen)
+		sr.gen = r.newGenerator(n)
 		sr.wmID = r.clock.tr.Source(n.id)
 		sr.outWM.Store(wmMin)
 	}
 	r.sources = append(r.sources, sr)
 	return nil
+}
+
+// newGenerator makes a watermark generator for source n, on the run's
+// clock.
+func (r *Runner) newGenerator(n *node) *watermark.Generator {
+	cfg := *n.wmGen
+	cfg.Clock = r.clk
+	return watermark.NewGenerator(cfg)
 }
 
 // run reads the source until it ends, then tells downstream stages.
@@ -107,7 +115,7 @@ func (e *emitter) EmitPartition(ctx context.Context, partition string, recs []*r
 				r.clock.finish(e.base.id)
 			}
 		}
-		ps = &partState{gen: watermark.NewGenerator(*e.s.n.wmGen), id: r.clock.source(e.s.n.id + "/" + partition), lastWM: wmMin}
+		ps = &partState{gen: r.newGenerator(e.s.n), id: r.clock.source(e.s.n.id + "/" + partition), lastWM: wmMin}
 		e.parts[partition] = ps
 	}
 	return e.emit(ctx, recs, ps)
@@ -150,6 +158,33 @@ func (e *emitter) emit(ctx context.Context, recs []*record.Record, ps *partState
 	r.obs.StageBatch(e.s.n.id, len(recs), len(kept), time.Since(start))
 	e.w.dispatch(e.hard, kept, nil)
 	e.w.flush(e.hard)
+	e.w.forwardWatermark(e.hard)
+	return e.hard.Err()
+}
+
+var _ connectors.WatermarkEmitter = (*emitter)(nil)
+
+// EmitWatermark implements connectors.WatermarkEmitter: the source's
+// watermark (each partition's, for a partitioned source) rises to at least
+// t, counts as activity for idle detection, and goes downstream at once.
+func (e *emitter) EmitWatermark(ctx context.Context, t time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if e.s.gen == nil {
+		return nil // no event time here: nothing waits on this source
+	}
+	wm := watermark.Watermark(t.UnixNano())
+	for _, ps := range e.parts {
+		ps.gen.Advance(wm)
+		e.publish(ps, ps.gen.Current())
+	}
+	if e.parts == nil {
+		e.base.gen.Advance(wm)
+		e.publish(e.base, e.base.gen.Current())
+	}
+	e.s.outWM.Store(e.outWM())
+	e.w.forwardWatermark(e.hard)
 	return e.hard.Err()
 }
 
@@ -207,7 +242,7 @@ func (e *emitter) eventTime(rec *record.Record, ps *partState) bool {
 					end(rec, record.Dropped)
 					return false
 				case MissingUseProcessingTime:
-					rec.EventTime = time.Now().UnixNano()
+					rec.EventTime = r.nowNano()
 				default:
 					e.w.deadLetterKind(rec, missing, "event_time")
 					return false

@@ -142,7 +142,7 @@ func (r *Runner) Summary() Summary {
 	}
 	s.In = r.counts.in.Load()
 	s.Late = r.clock.late.Load()
-	wm, srcs := r.clock.snapshot(r.sources, time.Now())
+	wm, srcs := r.clock.snapshot(r.sources, r.now())
 	if wm != watermark.Min && wm != watermark.Max {
 		s.Watermark = wm.Time()
 	}

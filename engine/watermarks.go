@@ -135,8 +135,12 @@ type eventClock struct {
 	late     atomic.Int64 // records found late (any policy)
 }
 
-func newEventClock(s Settings) *eventClock {
-	c := &eventClock{tr: watermark.NewTracker(s.AllowedLateness, s.IdleTimeout), lateness: int64(s.AllowedLateness)}
+func newEventClock(s Settings, clk watermark.Clock) *eventClock {
+	var opts []watermark.Option
+	if clk != nil {
+		opts = append(opts, watermark.WithClock(clk))
+	}
+	c := &eventClock{tr: watermark.NewTracker(s.AllowedLateness, s.IdleTimeout, opts...), lateness: int64(s.AllowedLateness)}
 	c.combined.Store(wmMin)
 	return c
 }

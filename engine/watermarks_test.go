@@ -68,7 +68,7 @@ func TestEventClock_IsLate_Cases(t *testing.T) {
 		{"beyond lateness", 100, 10, 89, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ec := newEventClock(Settings{AllowedLateness: c.lateness})
+			ec := newEventClock(Settings{AllowedLateness: c.lateness}, nil)
 			ec.combined.Store(c.combined)
 			if got := ec.isLate(c.t); got != c.want {
 				t.Fatalf("isLate(%d) at %d = %v, want %v", c.t, c.combined, got, c.want)
@@ -78,7 +78,7 @@ func TestEventClock_IsLate_Cases(t *testing.T) {
 }
 
 func TestEventClock_Update_Combined(t *testing.T) {
-	ec := newEventClock(Settings{})
+	ec := newEventClock(Settings{}, nil)
 	if ec.combined.Load() != wmMin {
 		t.Fatalf("initial combined %d", ec.combined.Load())
 	}
@@ -180,7 +180,7 @@ func TestWorker_HandleLate_Policies(t *testing.T) {
 		{"already late is counted once", LateAllow, true, true, 0, false, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := &Runner{pl: &Plan{settings: Settings{BatchSize: 100}}, clock: newEventClock(Settings{}), obs: NopObserver{}}
+			r := &Runner{pl: &Plan{settings: Settings{BatchSize: 100}}, clock: newEventClock(Settings{}, nil), obs: NopObserver{}}
 			w := &worker{r: r, n: &node{id: "src"}}
 			var g countGroup
 			rec := record.New("k", []byte(`{}`))

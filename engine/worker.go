@@ -19,9 +19,11 @@ type worker struct {
 	// pend holds records waiting to be sent, one slot per (route, queue).
 	pend  [][]*record.Record
 	slots []slot
-	base  []int // first slot of each route
-	nslot []int // number of slots of each route
-	dl    []dlItem
+	// slotWM is the watermark last sent on each slot.
+	slotWM []int64
+	base   []int // first slot of each route
+	nslot  []int // number of slots of each route
+	dl     []dlItem
 	// wm is the worker's current input watermark (stages) — set per batch.
 	wm int64
 	// src is the source this worker reads for (nil for stages).
@@ -70,6 +72,10 @@ func newWorker(r *Runner, n *node, rep int) *worker {
 		}
 	}
 	w.pend = make([][]*record.Record, len(w.slots))
+	w.slotWM = make([]int64, len(w.slots))
+	for i := range w.slotWM {
+		w.slotWM[i] = wmMin
+	}
 	w.single = n.trivialRoute() && len(w.slots) == 1
 	return w
 }
@@ -258,11 +264,14 @@ func (w *worker) flush(ctx context.Context) {
 		}
 		w.pend[i] = nil
 		sl := w.slots[i]
+		w.r.inflight.Add(1)
 		select {
 		case sl.st.inputs[sl.ch] <- batch{recs: recs, from: w.n.idx, prod: sl.prod, wm: wm}:
+			w.slotWM[i] = wm
 			w.edges[sl.route].Add(int64(len(recs)))
 			w.r.obs.EdgeRecords(w.n.id, sl.st.n.id, len(recs))
 		case <-ctx.Done():
+			w.r.inflight.Add(-1)
 			for _, r := range recs {
 				end(r, record.Unprocessed)
 			}
@@ -272,6 +281,31 @@ func (w *worker) flush(ctx context.Context) {
 		// Dead letters are written even when the run fails: they are how
 		// the failure's records are not lost.
 		w.sendDeadLetters(w.r.abandonCtx())
+	}
+}
+
+// forwardWatermark sends the worker's output watermark, in a batch without
+// records, on every queue it has not reached yet: a stage that filtered a
+// whole batch, a route no record took, a source's watermark mark. A merge
+// downstream then moves on without waiting for a record (or the idle
+// timeout) from this path. The end of input is left to finish.
+func (w *worker) forwardWatermark(ctx context.Context) {
+	wm := w.outWM()
+	if wm == wmMin || wm == wmMax {
+		return
+	}
+	for i, sl := range w.slots {
+		if w.slotWM[i] >= wm {
+			continue
+		}
+		w.r.inflight.Add(1)
+		select {
+		case sl.st.inputs[sl.ch] <- batch{from: w.n.idx, prod: sl.prod, wm: wm}:
+			w.slotWM[i] = wm
+		case <-ctx.Done():
+			w.r.inflight.Add(-1)
+			return
+		}
 	}
 }
 
@@ -318,9 +352,11 @@ func (w *worker) finish() {
 	for _, sl := range w.slots {
 		// The end of input travels like any watermark: behind the records
 		// this worker sent on that queue.
+		w.r.inflight.Add(1)
 		select {
 		case sl.st.inputs[sl.ch] <- batch{from: w.n.idx, prod: sl.prod, wm: wmMax}:
 		case <-ctx.Done():
+			w.r.inflight.Add(-1)
 		}
 	}
 	for _, sl := range w.slots {

@@ -164,6 +164,9 @@ type Generator struct {
 	clock     Clock
 	maxSeen   int64
 	seen      bool
+	// floor is the watermark set by Advance: the source said no earlier
+	// item follows, though it has shown none that late.
+	floor Watermark
 }
 
 // NewGenerator returns a generator for cfg. Negative durations count as 0.
@@ -174,6 +177,7 @@ func NewGenerator(cfg GeneratorConfig) *Generator {
 		missing:   cfg.Missing,
 		future:    cfg.Future,
 		clock:     cfg.Clock,
+		floor:     Min,
 	}
 	if g.clock == nil {
 		g.clock = SystemClock{}
@@ -219,12 +223,22 @@ func (g *Generator) Observe(eventTime int64) Observation {
 }
 
 // Current returns the watermark: the largest event time seen minus the
-// bound minus 1ns, or Min before the first accepted item.
+// bound minus 1ns, or Min before the first accepted item; or, if higher,
+// the watermark last given to Advance.
 func (g *Generator) Current() Watermark {
-	if !g.seen {
-		return Min
+	w := g.floor
+	if g.seen {
+		w = max(w, sub(sub(Watermark(g.maxSeen), g.bound), 1))
 	}
-	return sub(sub(Watermark(g.maxSeen), g.bound), 1)
+	return w
+}
+
+// Advance raises the watermark to at least wm without an item: the input
+// told that nothing earlier follows (a heartbeat, an idle partition's
+// high-water mark). Later items still move it as usual; it never goes
+// back.
+func (g *Generator) Advance(wm Watermark) {
+	g.floor = max(g.floor, wm)
 }
 
 // MaxSeen returns the largest accepted event time, or NoEventTime.

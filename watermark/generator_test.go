@@ -116,3 +116,51 @@ func TestVerdict_String(t *testing.T) {
 		}
 	}
 }
+
+func TestGenerator_Advance(t *testing.T) {
+	t.Parallel()
+	g := NewGenerator(BoundedOutOfOrderness(5))
+	g.Advance(100)
+	if got := g.Current(); got != 100 {
+		t.Fatalf("Current() after Advance(100) with nothing seen = %v, want 100", got)
+	}
+	if got := g.MaxSeen(); got != NoEventTime {
+		t.Errorf("MaxSeen() = %d: Advance is not an item", got)
+	}
+	g.Observe(50) // behind the floor: the watermark stays
+	if got := g.Current(); got != 100 {
+		t.Errorf("Current() after an older item = %v, want 100", got)
+	}
+	g.Advance(10) // never goes back
+	if got := g.Current(); got != 100 {
+		t.Errorf("Current() after Advance(10) = %v, want 100", got)
+	}
+	g.Observe(200) // items move it past the floor as usual
+	if got := g.Current(); got != 194 {
+		t.Errorf("Current() after 200 = %v, want 194", got)
+	}
+}
+
+func TestManualClock_ConcurrentUse(t *testing.T) {
+	t.Parallel()
+	c := NewManualClock(time.Unix(0, 0))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 1000 {
+			c.Advance(time.Second)
+		}
+	}()
+	prev := time.Unix(0, 0)
+	for range 1000 {
+		now := c.Now()
+		if now.Before(prev) {
+			t.Fatalf("the clock went back: %v after %v", now, prev)
+		}
+		prev = now
+	}
+	<-done
+	if got := c.Now(); !got.Equal(time.Unix(1000, 0)) {
+		t.Errorf("Now() = %v, want 1000s after the epoch", got)
+	}
+}

@@ -25,6 +25,7 @@ package watermark
 import (
 	"math"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -111,9 +112,12 @@ type ClockFunc func() time.Time
 // Now calls f.
 func (f ClockFunc) Now() time.Time { return f() }
 
-// ManualClock is a [Clock] that moves only when told to. It is not safe for
-// concurrent use with Set or Advance.
+// ManualClock is a [Clock] that moves only when told to: tests and
+// pipeline test cases drive idle timeouts, the future-skew guard and
+// processing-time assignment with it. It is safe for concurrent use: a
+// pipeline's goroutines read it while a test moves it.
 type ManualClock struct {
+	mu  sync.Mutex
 	now time.Time
 }
 
@@ -121,10 +125,22 @@ type ManualClock struct {
 func NewManualClock(t time.Time) *ManualClock { return &ManualClock{now: t} }
 
 // Now returns the clock's time.
-func (c *ManualClock) Now() time.Time { return c.now }
+func (c *ManualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
 
 // Set moves the clock to t.
-func (c *ManualClock) Set(t time.Time) { c.now = t }
+func (c *ManualClock) Set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	c.mu.Unlock()
+}
 
 // Advance moves the clock forward by d.
-func (c *ManualClock) Advance(d time.Duration) { c.now = c.now.Add(d) }
+func (c *ManualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}

@@ -1,0 +1,271 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/conveyor-etl/conveyor-wasm/connectors"
+	"github.com/conveyor-etl/conveyor-wasm/engine/record"
+	"github.com/conveyor-etl/conveyor-wasm/watermark"
+)
+
+// stepSource is a source driven step by step from a test: each call runs
+// on the source's goroutine and returns once the emitter has returned, so
+// that Runner.WaitIdle after it covers what was emitted.
+type stepSource struct {
+	steps chan func(connectors.Emitter) error
+	errs  chan error
+}
+
+func newStepSource() *stepSource {
+	return &stepSource{steps: make(chan func(connectors.Emitter) error), errs: make(chan error)}
+}
+
+func (s *stepSource) Read(ctx context.Context, out connectors.Emitter) error {
+	for {
+		select {
+		case f, ok := <-s.steps:
+			if !ok {
+				return nil
+			}
+			s.errs <- f(out)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (s *stepSource) Close() error { return nil }
+
+// do runs f on the source's goroutine and waits for it.
+func (s *stepSource) do(t *testing.T, f func(connectors.Emitter) error) {
+	t.Helper()
+	s.steps <- f
+	if err := <-s.errs; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// emit emits records with the given payloads in one batch.
+func (s *stepSource) emit(t *testing.T, payloads ...string) {
+	t.Helper()
+	s.do(t, func(out connectors.Emitter) error {
+		var recs []*record.Record
+		for _, p := range payloads {
+			recs = append(recs, record.New("", []byte(p)))
+		}
+		return out.Emit(context.Background(), recs)
+	})
+}
+
+// settledRun starts a run of src with in-memory sources a and b and the
+// sink service out collected; it returns the runner, the sink, and a
+// function that ends the sources and returns the summary.
+func settledRun(t *testing.T, src string, clock watermark.Clock) (*Runner, map[string]*stepSource, *connectors.CollectSink, func() Summary) {
+	t.Helper()
+	p, err := Parse("p.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := p.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs := map[string]*stepSource{"a": newStepSource(), "b": newStepSource()}
+	out := connectors.NewCollectSink()
+	var dl strings.Builder
+	r, err := NewRunner(plan, RunOptions{
+		Sources:       map[string]connectors.Source{"a": srcs["a"], "b": srcs["b"]},
+		Sinks:         map[string]connectors.Sink{"out": out},
+		DeadLetterOut: &dl,
+		Clock:         clock,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan Summary, 1)
+	go func() {
+		sum, err := r.Run(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		done <- sum
+	}()
+	end := func() Summary {
+		close(srcs["a"].steps)
+		close(srcs["b"].steps)
+		sum := <-done
+		if n := r.inflight.Load(); n != 0 {
+			t.Errorf("%d batches still counted in flight after the run", n)
+		}
+		if !sum.Balanced() {
+			t.Errorf("unbalanced: %s; dead letters: %s", sum, dl.String())
+		}
+		return sum
+	}
+	t.Cleanup(func() {
+		select {
+		case <-done:
+		default:
+			r.Drain()
+		}
+	})
+	return r, srcs, out, end
+}
+
+func waitIdle(t *testing.T, r *Runner) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const twoInputMerge = `id: settle
+settings: {%s}
+sources:
+  - {name: a, type: generate, event_time: {field: ts, unit: ms}, watermark: {}}
+  - {name: b, type: generate, event_time: {field: ts, unit: ms}, watermark: {}}
+services: {out: {type: discard}}
+stages:
+  - {id: keep, type: filter, condition: "record.payload.keep == true"}
+  - {id: merge, type: fan_in, fan_in: {sources: [{source_name: keep}, {source_name: b}]}}
+  - {id: write, type: sink, service_name: out}
+edges: [{from: a, to: keep}, {from: keep, to: merge}, {from: merge, to: write}]
+`
+
+func payloadTimes(t *testing.T, out *connectors.CollectSink) string {
+	t.Helper()
+	var ts []string
+	for _, r := range out.Records() {
+		ts = append(ts, fmt.Sprint(time.Unix(0, r.EventTime).UnixMilli()))
+	}
+	return strings.Join(ts, " ")
+}
+
+// A filter that drops a whole batch still passes its input's watermark on:
+// the merge behind it releases the other input's records without waiting
+// for a record on that path (or for its end). Before, the merge held
+// everything until the filtered source ended.
+func TestRunner_Run_FilteredBatchForwardsTheWatermark(t *testing.T) {
+	t.Parallel()
+	r, srcs, out, end := settledRun(t, fmt.Sprintf(twoInputMerge, ""), nil)
+	srcs["b"].emit(t, `{"ts":2000}`, `{"ts":3000}`)
+	srcs["a"].emit(t, `{"ts":1000,"keep":false}`, `{"ts":5000,"keep":false}`)
+	waitIdle(t, r)
+	// The merge watermark is min(a: 4999, b: 2999) ms.
+	if got := payloadTimes(t, out); got != "2000" {
+		t.Fatalf("released %q while a is open, want 2000", got)
+	}
+	end()
+	if got := payloadTimes(t, out); got != "2000 3000" {
+		t.Fatalf("after the end: %q", got)
+	}
+}
+
+// A source's watermark mark (connectors.WatermarkEmitter) moves the merge
+// on without a record.
+func TestRunner_Run_SourceWatermarkMark(t *testing.T) {
+	t.Parallel()
+	r, srcs, out, end := settledRun(t, fmt.Sprintf(twoInputMerge, ""), nil)
+	srcs["b"].emit(t, `{"ts":2000}`, `{"ts":3000}`)
+	waitIdle(t, r)
+	if got := payloadTimes(t, out); got != "" {
+		t.Fatalf("released %q before a said anything", got)
+	}
+	srcs["a"].do(t, func(out connectors.Emitter) error {
+		return out.(connectors.WatermarkEmitter).EmitWatermark(context.Background(), time.UnixMilli(10_000))
+	})
+	waitIdle(t, r)
+	if got := payloadTimes(t, out); got != "2000" {
+		t.Fatalf("released %q after a's mark, want 2000", got)
+	}
+	// Once b moves on too, the combined watermark is a's mark: a record
+	// of a behind it is late at the source (dead-lettered by default).
+	srcs["b"].emit(t, `{"ts":20000}`)
+	srcs["a"].emit(t, `{"ts":9000,"keep":true}`)
+	waitIdle(t, r)
+	sum := end()
+	if sum.DeadLettered != 1 || sum.Late != 1 {
+		t.Fatalf("the record behind the mark: %s", sum)
+	}
+}
+
+// With a manual clock, idleness follows the clock and Tick, not the wall:
+// an input silent past idle_timeout stops holding the merge back at the
+// Tick after the clock moved, and not before.
+func TestRunner_Tick_ManualClockIdlesAnInput(t *testing.T) {
+	t.Parallel()
+	clk := watermark.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	r, srcs, out, end := settledRun(t, fmt.Sprintf(twoInputMerge, "idle_timeout: 5s"), clk)
+	srcs["a"].emit(t, `{"ts":1000,"keep":true}`)
+	srcs["b"].emit(t, `{"ts":2000}`, `{"ts":3000}`)
+	waitIdle(t, r)
+	if got := payloadTimes(t, out); got != "" {
+		t.Fatalf("released %q with both inputs active", got)
+	}
+	r.Tick() // activity is stamped at ticks: stamp it before the clock moves
+	clk.Advance(4 * time.Second)
+	r.Tick()
+	waitIdle(t, r)
+	if got := payloadTimes(t, out); got != "" {
+		t.Fatalf("released %q before the idle timeout", got)
+	}
+	// The wall clock's own ticks (every idle_timeout/4) change nothing
+	// while the manual clock stands still.
+	time.Sleep(1500 * time.Millisecond)
+	if got := payloadTimes(t, out); got != "" {
+		t.Fatalf("released %q with the manual clock stopped", got)
+	}
+	srcs["b"].emit(t, `{"ts":4000}`) // b stays active; a has been silent 4s
+	r.Tick()
+	clk.Advance(2 * time.Second)
+	r.Tick()
+	waitIdle(t, r)
+	// a is idle: the merge follows b alone (3999 ms).
+	if got := payloadTimes(t, out); got != "1000 2000 3000" {
+		t.Fatalf("released %q after a idled, want 1000 2000 3000", got)
+	}
+	for _, s := range r.Summary().Sources {
+		if want := map[string]string{"a": "idle", "b": "active"}[s.Source]; s.State != want {
+			t.Errorf("source %s is %s in the tracker, want %s", s.Source, s.State, want)
+		}
+	}
+	end()
+	if got := payloadTimes(t, out); got != "1000 2000 3000 4000" {
+		t.Fatalf("after the end: %q", got)
+	}
+}
+
+// use_processing_time and max_future read the run's clock.
+func TestRunner_Run_ProcessingTimeFromTheRunClock(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	src := `id: clock
+sources:
+  - {name: a, type: generate, event_time: {field: ts, unit: ms, missing: use_processing_time}}
+  - {name: b, type: generate, event_time: {field: ts, unit: ms}, watermark: {max_future: 1m, future: dead_letter}}
+services: {out: {type: discard}}
+stages: [{id: write, type: sink, service_name: out}]
+edges: [{from: a, to: write}, {from: b, to: write}]
+`
+	r, srcs, out, end := settledRun(t, src, watermark.NewManualClock(now))
+	srcs["a"].emit(t, `{"n":1}`)
+	srcs["b"].emit(t, fmt.Sprintf(`{"ts":%d}`, now.Add(30*time.Second).UnixMilli()), fmt.Sprintf(`{"ts":%d}`, now.Add(2*time.Minute).UnixMilli()))
+	waitIdle(t, r)
+	sum := end()
+	var stamped []time.Time
+	for _, rec := range out.Records() {
+		stamped = append(stamped, time.Unix(0, rec.EventTime).UTC())
+	}
+	if len(stamped) != 2 || !stamped[0].Equal(now) && !stamped[1].Equal(now) {
+		t.Fatalf("event times %v: want one stamped with the run clock's %v", stamped, now)
+	}
+	if sum.DeadLettered != 1 {
+		t.Fatalf("the record 2m ahead of the run clock (max_future 1m): %s", sum)
+	}
+}
