@@ -78,30 +78,37 @@ func init() {
 	})
 }
 
+var _ Enumerated = (*FileSourceConfig)(nil)
+
+// Enums implements Enumerated.
+func (c *FileSourceConfig) Enums() map[string][]string {
+	return map[string][]string{"codec": {codecJSONLines, codecLines}}
+}
+
 func (c *FileSourceConfig) check() error {
-	if c.Codec != codecJSONLines && c.Codec != codecLines {
-		return fmt.Errorf("unknown codec %q (want %s or %s)", c.Codec, codecJSONLines, codecLines)
+	if err := CheckEnum("codec", "codec", c.Codec, c.Enums()["codec"]); err != nil {
+		return err
 	}
 	if c.KeyField != "" && c.Codec != codecJSONLines {
-		return fmt.Errorf("key_field needs codec %s", codecJSONLines)
+		return keyErrorf("key_field", "key_field needs codec %s", codecJSONLines)
 	}
 	if c.MaxDepth < 0 {
-		return fmt.Errorf("max_depth must not be negative, got %d", c.MaxDepth)
+		return keyErrorf("max_depth", "max_depth must not be negative, got %d", c.MaxDepth)
 	}
 	if c.MaxLineBytes <= 0 {
-		return fmt.Errorf("max_line_bytes must be positive, got %d", c.MaxLineBytes)
+		return keyErrorf("max_line_bytes", "max_line_bytes must be positive, got %d", c.MaxLineBytes)
 	}
 	if c.ParseWorkers < 0 {
-		return fmt.Errorf("parse_workers must not be negative, got %d", c.ParseWorkers)
+		return keyErrorf("parse_workers", "parse_workers must not be negative, got %d", c.ParseWorkers)
 	}
 	if c.CheckpointInterval < 0 {
-		return fmt.Errorf("checkpoint_interval must not be negative, got %s", c.CheckpointInterval)
+		return keyErrorf("checkpoint_interval", "checkpoint_interval must not be negative, got %s", c.CheckpointInterval)
 	}
 	if c.PollInterval < 0 {
-		return fmt.Errorf("poll_interval must not be negative, got %s", c.PollInterval)
+		return keyErrorf("poll_interval", "poll_interval must not be negative, got %s", c.PollInterval)
 	}
 	if c.CheckpointRecords < 0 {
-		return fmt.Errorf("checkpoint_records must not be negative, got %d", c.CheckpointRecords)
+		return keyErrorf("checkpoint_records", "checkpoint_records must not be negative, got %d", c.CheckpointRecords)
 	}
 	if c.Follow {
 		if c.Path == "-" {

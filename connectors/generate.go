@@ -2,7 +2,6 @@ package connectors
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -48,20 +47,20 @@ func init() {
 
 func (c *GenerateConfig) start() (time.Time, error) {
 	if c.Count < 0 {
-		return time.Time{}, fmt.Errorf("count must not be negative, got %d", c.Count)
+		return time.Time{}, keyErrorf("count", "count must not be negative, got %d", c.Count)
 	}
 	if c.Rate < 0 {
-		return time.Time{}, fmt.Errorf("rate must not be negative, got %g", c.Rate)
+		return time.Time{}, keyErrorf("rate", "rate must not be negative, got %g", c.Rate)
 	}
 	if c.Keys <= 0 {
-		return time.Time{}, fmt.Errorf("keys must be positive, got %d", c.Keys)
+		return time.Time{}, keyErrorf("keys", "keys must be positive, got %d", c.Keys)
 	}
 	if c.Start == "" {
 		return time.Now(), nil
 	}
 	t, err := time.Parse(time.RFC3339Nano, c.Start)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("start: %w", err)
+		return time.Time{}, keyErrorf("start", "start: %w", err)
 	}
 	return t, nil
 }

@@ -24,11 +24,10 @@ const (
 	SyncFlush = "flush"
 )
 
+var syncPolicies = []string{SyncNone, SyncFlush}
+
 func checkSync(s string) error {
-	if s != SyncNone && s != SyncFlush {
-		return fmt.Errorf("unknown sync policy %q (want %s or %s)", s, SyncNone, SyncFlush)
-	}
-	return nil
+	return CheckEnum("sync", "sync policy", s, syncPolicies)
 }
 
 // sinkFile is what the file sink needs of its file. *os.File has it; tests

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -50,11 +49,25 @@ type StdoutSinkConfig struct {
 	Format string `yaml:"format" doc:"payload or envelope"`
 }
 
+var formats = []string{FormatPayload, FormatEnvelope}
+
+var (
+	_ Enumerated = (*FileSinkConfig)(nil)
+	_ Enumerated = (*StdoutSinkConfig)(nil)
+)
+
+// Enums implements Enumerated.
+func (c *FileSinkConfig) Enums() map[string][]string {
+	return map[string][]string{"format": formats, "sync": syncPolicies}
+}
+
+// Enums implements Enumerated.
+func (c *StdoutSinkConfig) Enums() map[string][]string {
+	return map[string][]string{"format": formats}
+}
+
 func checkFormat(f string) error {
-	if f != FormatPayload && f != FormatEnvelope {
-		return fmt.Errorf("unknown format %q (want %s or %s)", f, FormatPayload, FormatEnvelope)
-	}
-	return nil
+	return CheckEnum("format", "format", f, formats)
 }
 
 func init() {

@@ -55,12 +55,12 @@ func (c *StaticLookupConfig) check() error {
 	}
 	for _, f := range c.Index {
 		if err := checkFieldPath(f); err != nil {
-			return fmt.Errorf("static lookup: index: %w", err)
+			return keyErrorf("index", "static lookup: index: %w", err)
 		}
 	}
 	for i, row := range c.Rows {
 		if _, err := json.Marshal(row); err != nil {
-			return fmt.Errorf("static lookup: rows[%d]: %w", i, err)
+			return keyErrorf("rows", "static lookup: rows[%d]: %w", i, err)
 		}
 	}
 	return nil
