@@ -509,3 +509,17 @@ func Runtimes() []string {
 	slices.Sort(names[1:])
 	return names
 }
+
+// KnownRuntimes names every runtime Options.Runtime accepts, the default
+// first, whether or not it is compiled into this binary (Runtimes): what a
+// pipeline file may name, so that a typo is reported when it is validated.
+func KnownRuntimes() []string {
+	names := []string{DefaultRuntime}
+	for name := range runtimes {
+		if name != DefaultRuntime {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names[1:])
+	return names
+}

@@ -426,3 +426,16 @@ func TestLoad_WasmtimeNotCompiledIn(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestKnownRuntimes_IncludesEveryRuntime(t *testing.T) {
+	t.Parallel()
+	known := KnownRuntimes()
+	if known[0] != DefaultRuntime || !slices.Contains(known, "wasmtime") {
+		t.Fatalf("KnownRuntimes() = %v, want %s first and wasmtime", known, DefaultRuntime)
+	}
+	for _, rt := range Runtimes() {
+		if !slices.Contains(known, rt) {
+			t.Errorf("compiled-in runtime %q not in KnownRuntimes() = %v", rt, known)
+		}
+	}
+}
