@@ -32,6 +32,9 @@ func fnv1a[T string | []byte](s T) uint64 {
 	return h
 }
 
+// strategyNames are the load balancing strategies, as a pipeline names them.
+var strategyNames = []string{string(RoundRobin), string(Hash), string(Random), string(LeastLoaded)}
+
 func newBalancer(s LoadBalanceStrategy, hashKey string) (*balancer, error) {
 	b := &balancer{strategy: s}
 	switch s {
@@ -44,7 +47,7 @@ func newBalancer(s LoadBalanceStrategy, hashKey string) (*balancer, error) {
 			b.keyPath = strings.Split(hashKey, ".")
 		}
 	default:
-		return nil, fmt.Errorf("unknown strategy %q (want round_robin, hash, random or least_loaded)", s)
+		return nil, fmt.Errorf("unknown strategy %q (want %s)%s", s, orList(strategyNames), didYouMeanIn(string(s), strategyNames))
 	}
 	return b, nil
 }

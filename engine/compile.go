@@ -1,12 +1,15 @@
 package engine
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/conveyor-etl/conveyor-wasm/conditions"
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
@@ -254,6 +257,10 @@ func (c *compiler) servicesStep() {
 			sv.wasm = defaultWasmConfig()
 			sv.caps = capTransform | capLookup // which it exports is checked when it loads
 			c.decodeConfig(s.Config, sv.wasm, s.At, what)
+			if rts := plugins.KnownRuntimes(); sv.wasm.Runtime != "" && !slices.Contains(rts, sv.wasm.Runtime) {
+				c.at(c.keyPos(s.Config, "runtime", s.At), "%s: unknown runtime %q (want %s)%s", what, sv.wasm.Runtime,
+					orList(rts), didYouMeanIn(sv.wasm.Runtime, rts))
+			}
 		} else if spec, ok := connectors.Lookup(connectors.KindSink, s.Type); ok {
 			sv.spec, sv.cfg, sv.caps = spec, decodeConnector(c, spec, s.Config, s.At, what), capSink
 		} else if spec, ok := connectors.Lookup(connectors.KindLookup, s.Type); ok {
@@ -267,7 +274,7 @@ func (c *compiler) servicesStep() {
 	}
 	if dl := c.pl.settings.DeadLetter; dl != "" {
 		if sv, ok := c.pl.services[dl]; !ok || sv.caps&capSink == 0 {
-			c.unresolved(true, c.pl.settings.At, "dead_letter: %q is not a sink service%s", dl, didYouMeanIn(dl, names))
+			c.unresolved(true, c.pl.settings.At, "dead_letter: %q is not a sink service%s", dl, c.didYouMeanService(dl, capSink))
 		}
 	}
 }
@@ -421,12 +428,7 @@ func (c *compiler) needService(n *node, name string, cp capability) *service {
 	}
 	sv, ok := c.pl.services[name]
 	if !ok {
-		names := make([]string, 0, len(c.pl.services))
-		for k := range c.pl.services {
-			names = append(names, k)
-		}
-		slices.Sort(names)
-		c.unresolved(true, s.At, "stage %q: unknown %sservice %q%s", s.ID, what, name, didYouMeanIn(name, names))
+		c.unresolved(true, s.At, "stage %q: unknown %sservice %q%s", s.ID, what, name, c.didYouMeanService(name, cp))
 		return nil
 	}
 	if sv.caps&cp == 0 {
@@ -463,6 +465,9 @@ func (c *compiler) addRoute(from, to *node, cond *Condition, at Position, otherw
 	}
 	if cond != nil {
 		cc, err := cond.compile(c.pl.env, c.p.File)
+		if err != nil && c.elseTypo(cond, at) {
+			err = nil
+		}
 		c.add(err)
 		r.cond = cc
 	}
@@ -470,6 +475,26 @@ func (c *compiler) addRoute(from, to *node, cond *Condition, at Position, otherw
 	if !slices.Contains(to.inputs, from) {
 		to.inputs = append(to.inputs, from)
 	}
+}
+
+// elseTypo reports a condition that failed to compile and is one word
+// close to else ("esle", "Else"), instead of the CEL error about an
+// undeclared name; it returns whether it did.
+func (c *compiler) elseTypo(cond *Condition, at Position) bool {
+	word := strings.TrimSpace(cond.Expr)
+	if cond.cond != nil || cond.node != nil && cond.node.Kind != yaml.ScalarNode || word == "" ||
+		strings.IndexFunc(word, func(r rune) bool { return !unicode.IsLetter(r) }) >= 0 {
+		return false
+	}
+	hint := didYouMeanIn(strings.ToLower(word), []string{"else"})
+	if hint == "" {
+		return false
+	}
+	if cond.node != nil && cond.node.Line > 0 {
+		at = decode.At(cond.file, cond.node)
+	}
+	c.at(at, "condition %q: undeclared name%s", word, hint)
+	return true
 }
 
 // edgesStep resolves the pipeline's edges.
@@ -480,7 +505,7 @@ func (c *compiler) edgesStep() {
 		to, ok := pl.byID[e.To]
 		switch {
 		case !ok:
-			c.unresolved(false, e.At, "edge to unknown stage %q%s", e.To, didYouMean(e.To, pl.byID))
+			c.unresolved(false, e.At, "edge to unknown stage %q%s", e.To, didYouMeanStage(e.To, pl.byID))
 		case to.kind == nodeSource:
 			c.at(e.At, "edge to %q: a source cannot have inputs", e.To)
 			ok = false
@@ -495,7 +520,7 @@ func (c *compiler) edgesStep() {
 				ok = false
 			}
 		} else {
-			c.unresolved(false, e.At, "edge from unknown node %q%s", e.From, didYouMean(e.From, pl.byID))
+			c.unresolved(false, e.At, "edge from unknown node %q%s", e.From, didYouMeanIn(e.From, append(nodeIDs(pl.byID, false), AllSources)))
 			ok = false
 		}
 		if !ok {
@@ -519,7 +544,7 @@ func (c *compiler) fanOutsAndIns() {
 			for _, t := range fo.Sinks {
 				to, ok := pl.byID[t.SinkName]
 				if !ok || to.kind != nodeStage {
-					c.unresolved(false, t.At, "fan_out sink %q is not a stage%s", t.SinkName, didYouMean(t.SinkName, pl.byID))
+					c.unresolved(false, t.At, "fan_out sink %q is not a stage%s", t.SinkName, didYouMeanStage(t.SinkName, pl.byID))
 					continue
 				}
 				c.addRoute(n, to, t.Condition, p.pos(t.At), t.Otherwise)
@@ -615,11 +640,43 @@ func decodeConnector(c *compiler, spec connectors.Spec, raw Config, at Position,
 	cfg := spec.NewConfig()
 	c.decodeConfig(raw, cfg, at, what)
 	if spec.Check != nil {
-		if err := spec.Check(cfg); err != nil {
-			c.at(at, "%s: %v", what, err)
-		}
+		c.connectorErrs(spec.Check(cfg), raw, at, what)
 	}
 	return cfg
+}
+
+// connectorErrs reports a connector check's error: each joined error
+// apart, and a *connectors.KeyError at the value of its key (at the source
+// or service, at, when the key is not in the file).
+func (c *compiler) connectorErrs(err error, raw Config, at Position, what string) {
+	if err == nil {
+		return
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			c.connectorErrs(e, raw, at, what)
+		}
+		return
+	}
+	pos := at
+	var ke *connectors.KeyError
+	if errors.As(err, &ke) {
+		pos = c.keyPos(raw, ke.Key, at)
+	}
+	c.at(pos, "%s: %v", what, err)
+}
+
+// keyPos is the position of key's value in raw, or at when raw has no such
+// key from a file.
+func (c *compiler) keyPos(raw Config, key string, at Position) Position {
+	if n := raw.node; n != nil {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if v := n.Content[i+1]; n.Content[i].Value == key && v.Line > 0 {
+				return decode.At(c.p.File, v)
+			}
+		}
+	}
+	return at
 }
 
 // decodeConfig decodes the keys of raw into out. Keys from a file carry
@@ -745,12 +802,47 @@ func (c *compiler) checkGraph() {
 }
 
 func didYouMean(id string, known map[string]*node) string {
+	return didYouMeanIn(id, nodeIDs(known, false))
+}
+
+// didYouMeanStage suggests the closest stage id (not a source name), where
+// only a stage will do.
+func didYouMeanStage(id string, known map[string]*node) string {
+	return didYouMeanIn(id, nodeIDs(known, true))
+}
+
+// nodeIDs lists the ids in known, sorted; only stages' with stagesOnly.
+func nodeIDs(known map[string]*node, stagesOnly bool) []string {
 	ids := make([]string, 0, len(known))
-	for k := range known {
-		ids = append(ids, k)
+	for k, n := range known {
+		if !stagesOnly || n == nil || n.kind == nodeStage {
+			ids = append(ids, k)
+		}
 	}
 	slices.Sort(ids)
-	return didYouMeanIn(id, ids)
+	return ids
+}
+
+// didYouMeanService suggests the closest name of a service that provides
+// cp, or failing that of any service (the message then says what the
+// service lacks).
+func (c *compiler) didYouMeanService(name string, cp capability) string {
+	var fit, all []string
+	for _, k := range slices.Sorted(maps.Keys(c.pl.services)) {
+		all = append(all, k)
+		if c.pl.services[k].caps&cp != 0 {
+			fit = append(fit, k)
+		}
+	}
+	return cmp.Or(didYouMeanIn(name, fit), didYouMeanIn(name, all))
+}
+
+// orList formats values as "a, b or c".
+func orList(vals []string) string {
+	if len(vals) < 2 {
+		return strings.Join(vals, "")
+	}
+	return strings.Join(vals[:len(vals)-1], ", ") + " or " + vals[len(vals)-1]
 }
 
 // didYouMeanIn suggests the closest of known names, or returns "".

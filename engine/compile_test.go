@@ -207,7 +207,7 @@ sources:
 services: {out: {type: file, path: o.jsonl, format: xml}}
 stages: [{id: s, type: sink, service_name: out}]
 edges: [{from: in, to: s}]
-`, []string{`p.yaml:3:5: source "in": `, `yesterday`, `p.yaml:6:17: service "out": unknown format "xml" (want payload or envelope)`}},
+`, []string{`p.yaml:5:12: source "in": start: `, `yesterday`, `p.yaml:6:53: service "out": unknown format "xml" (want payload or envelope)`}},
 		{"unknown connector types", `id: x
 sources: [{name: in, type: kafka}]
 services: {out: {type: s3}}

@@ -36,6 +36,13 @@ var unitScale = map[string]int64{
 	"us": int64(time.Microsecond), "ns": 1, "rfc3339": 0,
 }
 
+// unitNames and missingPolicies are the values of event_time's unit and
+// missing, in the order messages list them.
+var (
+	unitNames       = []string{"s", "ms", "us", "ns", "rfc3339"}
+	missingPolicies = []string{MissingDeadLetter, MissingDrop, MissingUseProcessingTime}
+)
+
 func newEventTimeExtractor(env *conditions.Env, file string, c *EventTimeConfig) (*eventTimeExtractor, error) {
 	x := &eventTimeExtractor{missing: c.Missing, field: c.Field}
 	switch x.missing {
@@ -43,7 +50,7 @@ func newEventTimeExtractor(env *conditions.Env, file string, c *EventTimeConfig)
 		x.missing = MissingDeadLetter
 	case MissingDeadLetter, MissingDrop, MissingUseProcessingTime:
 	default:
-		return nil, fmt.Errorf("unknown missing policy %q (want dead_letter, drop or use_processing_time)", c.Missing)
+		return nil, fmt.Errorf("unknown missing policy %q (want %s)%s", c.Missing, orList(missingPolicies), didYouMeanIn(c.Missing, missingPolicies))
 	}
 	switch {
 	case c.Field != "" && c.Expression != nil:
@@ -56,7 +63,7 @@ func newEventTimeExtractor(env *conditions.Env, file string, c *EventTimeConfig)
 		}
 		sc, ok := unitScale[unit]
 		if !ok {
-			return nil, fmt.Errorf("unknown unit %q (want s, ms, us, ns or rfc3339)", c.Unit)
+			return nil, fmt.Errorf("unknown unit %q (want %s)%s", c.Unit, orList(unitNames), didYouMeanIn(c.Unit, unitNames))
 		}
 		x.scale = sc
 	case c.Expression != nil:

@@ -108,8 +108,8 @@ func checkLookup(cp *compiler, n *node, sv *service) {
 		}
 		seen = append(seen, m.LookupField)
 		if allowed != nil && !slices.Contains(allowed, m.LookupField) {
-			errs.at(at, "stage %q: key_mappings[%d]: service %q cannot look up by %q (it can by: %s)", s.ID, i, sv.name,
-				m.LookupField, strings.Join(allowed, ", "))
+			errs.at(at, "stage %q: key_mappings[%d]: service %q cannot look up by %q (it can by: %s)%s", s.ID, i, sv.name,
+				m.LookupField, strings.Join(allowed, ", "), didYouMeanIn(m.LookupField, allowed))
 		}
 	}
 	if c.ResultField == "" {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
 	"github.com/conveyor-etl/conveyor-wasm/engine/internal/decode"
+	"github.com/conveyor-etl/conveyor-wasm/plugins"
 )
 
 // SchemaID is the JSON Schema's $id.
@@ -43,23 +44,9 @@ func pipelineSchema() map[string]any {
 			reflect.TypeOf(Value{}):  {},
 			reflect.TypeOf(Config{}): {},
 		},
-		Enums: map[reflect.Type][]string{
-			reflect.TypeOf(StageType("")):           stageTypeNames(),
-			reflect.TypeOf(UnmatchedPolicy("")):     {string(UnmatchedDrop), string(UnmatchedDeadLetter), string(UnmatchedError)},
-			reflect.TypeOf(LatePolicy("")):          {string(LateDeadLetter), string(LateDrop), string(LateAllow), string(LateRoute)},
-			reflect.TypeOf(MergeStrategy("")):       {string(MergeEventTime), string(MergeArrival), string(MergeRoundRobin)},
-			reflect.TypeOf(FanInWatermark("")):      {string(FanInWatermarkMin), string(FanInWatermarkMax)},
-			reflect.TypeOf(LookupMissStrategy("")):  {string(LookupMissSkip), string(LookupMissDrop), string(LookupMissDeadLetter), string(LookupMissDefault), string(LookupMissFail)},
-			reflect.TypeOf(LoadBalanceStrategy("")): {string(RoundRobin), string(Hash), string(Random), string(LeastLoaded)},
-		},
-		FieldEnums: map[reflect.Type]map[string][]string{
-			reflect.TypeOf(EventTimeConfig{}): {
-				"unit":    slices.Sorted(maps.Keys(unitScale)),
-				"missing": {MissingDeadLetter, MissingDrop, MissingUseProcessingTime},
-			},
-			reflect.TypeOf(SourceWatermark{}): {"future": {"clamp", "dead_letter"}},
-		},
-		Defaults: map[reflect.Type]any{},
+		Enums:      typeEnums(),
+		FieldEnums: fieldEnums(),
+		Defaults:   map[reflect.Type]any{},
 	}
 	for _, sec := range docSections() {
 		s.Defaults[reflect.TypeOf(sec.cfg).Elem()] = sec.cfg
@@ -77,6 +64,39 @@ func pipelineSchema() map[string]any {
 	services["wasm"] = connectorConfig{summary: "a WebAssembly plugin (transform or lookup)", cfg: defaultWasmConfig()}
 	withConnectors(s, props["services"].(map[string]any)["additionalProperties"].(map[string]any), services)
 	return root
+}
+
+// typeEnums are the values of the enumerated types of pipeline files.
+func typeEnums() map[reflect.Type][]string {
+	return map[reflect.Type][]string{
+		reflect.TypeOf(StageType("")):           stageTypeNames(),
+		reflect.TypeOf(UnmatchedPolicy("")):     {string(UnmatchedDrop), string(UnmatchedDeadLetter), string(UnmatchedError)},
+		reflect.TypeOf(LatePolicy("")):          {string(LateDeadLetter), string(LateDrop), string(LateAllow), string(LateRoute)},
+		reflect.TypeOf(MergeStrategy("")):       {string(MergeEventTime), string(MergeArrival), string(MergeRoundRobin)},
+		reflect.TypeOf(FanInWatermark("")):      {string(FanInWatermarkMin), string(FanInWatermarkMax)},
+		reflect.TypeOf(LookupMissStrategy("")):  {string(LookupMissSkip), string(LookupMissDrop), string(LookupMissDeadLetter), string(LookupMissDefault), string(LookupMissFail)},
+		reflect.TypeOf(LoadBalanceStrategy("")): strategyNames,
+	}
+}
+
+// fieldEnums are the values of the enumerated string fields of pipeline
+// files: the engine's own, the wasm service's runtime and the connectors'
+// (connectors.Enumerated).
+func fieldEnums() map[reflect.Type]map[string][]string {
+	out := map[reflect.Type]map[string][]string{
+		reflect.TypeOf(EventTimeConfig{}): {"unit": unitNames, "missing": missingPolicies},
+		reflect.TypeOf(SourceWatermark{}): {"future": {"clamp", "dead_letter"}},
+		reflect.TypeOf(WasmConfig{}):      {"runtime": plugins.KnownRuntimes()},
+	}
+	for _, k := range []connectors.Kind{connectors.KindSource, connectors.KindSink, connectors.KindLookup} {
+		for _, t := range connectors.Types(k) {
+			spec, _ := connectors.Lookup(k, t)
+			if e, ok := spec.NewConfig().(connectors.Enumerated); ok {
+				out[reflect.Indirect(reflect.ValueOf(e)).Type()] = e.Enums()
+			}
+		}
+	}
+	return out
 }
 
 // connectorConfig is a connector type's configuration struct (holding its
