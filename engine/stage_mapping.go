@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -43,6 +44,33 @@ type mappingProc struct {
 type mapSetter struct {
 	path jsonsplice.Path
 	val  *conditions.ValueProgram
+	// quoted is the path's first member name in quotes, when it has
+	// nothing to escape (else ""): absentTop looks for it.
+	quoted []byte
+}
+
+// quotedName is `"name"` when name is written in JSON as is (no quote,
+// backslash or control character), else nil.
+func quotedName(name string) []byte {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c == '"' || c == '\\' || c < 0x20 {
+			return nil
+		}
+	}
+	return []byte(`"` + name + `"`)
+}
+
+// absentTop reports whether the valid JSON doc is certainly a compact,
+// non-empty object (it starts with {" and ends with }) without the
+// member quoted names. It is setResult's check for a document nobody
+// parsed, with the name's part done once at compile time, and answers
+// false (setResult then decides) where unsure: a document with an
+// escape (a name might be written escaped), white space at the ends, or
+// the quoted name anywhere in it.
+func absentTop(doc, quoted []byte) bool {
+	n := len(doc)
+	return quoted != nil && n > 2 && doc[0] == '{' && doc[1] == '"' && doc[n-1] == '}' &&
+		bytes.IndexByte(doc, '\\') < 0 && !bytes.Contains(doc, quoted)
 }
 
 func compileMapping(c *compiler, n *node) {
@@ -107,7 +135,7 @@ func compileMapping(c *compiler, n *node) {
 			c.add(withContext(err, fmt.Sprintf("stage %q: set %q: ", s.ID, k)))
 			continue
 		}
-		m.set = append(m.set, mapSetter{path: p, val: vp})
+		m.set = append(m.set, mapSetter{path: p, val: vp, quoted: quotedName(p.Segments()[0])})
 		m.overhead += p.Overhead()
 	}
 	for _, k := range s.Remove {
@@ -259,7 +287,7 @@ func (m *mappingProc) apply(r *record.Record, sc *mapScratch, slab []byte) (_ []
 				if i > 0 {
 					lo = sc.ends[i-1]
 				}
-				next, err = m.setOne(dst, cur, r, parsed && i == 0, s.path, sc.vals[lo:sc.ends[i]])
+				next, err = m.setOne(dst, cur, r, parsed && i == 0, &s, sc.vals[lo:sc.ends[i]])
 				if err != nil {
 					return slab[:start], fmt.Sprintf("set %q: %s", s.path, notObject(err)), false
 				}
@@ -295,14 +323,17 @@ func (m *mappingProc) apply(r *record.Record, sc *mapScratch, slab []byte) (_ []
 	return slab, "", true
 }
 
-// setOne stores val at p in doc, appended to dst.
-func (m *mappingProc) setOne(dst, doc []byte, r *record.Record, useParse bool, p jsonsplice.Path, val []byte) ([]byte, error) {
+// setOne stores val at s's path in doc, appended to dst.
+func (m *mappingProc) setOne(dst, doc []byte, r *record.Record, useParse bool, s *mapSetter, val []byte) ([]byte, error) {
 	if useParse {
 		if v, err := r.JSON(); err == nil {
-			return setResult(dst, doc, v, p, val)
+			return setResult(dst, doc, v, s.path, val)
 		}
+	} else if absentTop(doc, s.quoted) {
+		// The common case, a new member on a source's compact object.
+		return s.path.AppendNew(dst, doc, false, val), nil
 	}
-	return setResult(dst, doc, nil, p, val)
+	return setResult(dst, doc, nil, s.path, val)
 }
 
 // evalCause is an evaluation error without the expression (the reason

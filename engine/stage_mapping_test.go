@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/conveyor-etl/conveyor-wasm/engine/internal/jsonsplice"
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
 )
 
@@ -320,4 +321,110 @@ edges: [{from: orders, to: m}, {from: m, to: s}]
 		}
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+func TestAbsentTop(t *testing.T) {
+	t.Parallel()
+	q := quotedName("total")
+	tests := []struct {
+		doc    string
+		quoted []byte
+		want   bool
+	}{
+		{`{"id":1,"price":2.5}`, q, true},
+		{`{"id":1,"total":2}`, q, false},
+		{`{"id":1,"note":"total"}`, q, false}, // a value: unsure, setResult decides
+		{`{"id":1,"o":{"total":1}}`, q, false},
+		{`{"id":"a\"b"}`, q, false}, // an escape
+		{`{"tot\u0061l":1}`, q, false},
+		{` {"id":1}`, q, false},
+		{`{"id":1} `, q, false},
+		{`{ "id":1}`, q, false},
+		{`{}`, q, false},
+		{`[{"id":1}]`, q, false},
+		{`{"id":1}`, nil, false},
+	}
+	for _, tt := range tests {
+		if got := absentTop([]byte(tt.doc), tt.quoted); got != tt.want {
+			t.Errorf("absentTop(%s, %s) = %v, want %v", tt.doc, tt.quoted, got, tt.want)
+		}
+	}
+	for _, name := range []string{`a"b`, `a\b`, "a\tb"} {
+		if quotedName(name) != nil {
+			t.Errorf("quotedName(%q) = %s, want nil", name, quotedName(name))
+		}
+	}
+}
+
+// TestMappingProc_SetOne_MatchesSetResult: the absentTop shortcut writes
+// exactly what setResult writes for every document and path.
+func TestMappingProc_SetOne_MatchesSetResult(t *testing.T) {
+	t.Parallel()
+	docs := []string{
+		`{"id":1,"price":2.5}`, `{"id":1,"total":2}`, `{"id":1,"note":"total"}`, `{"id":"a\"b"}`,
+		`{"tot\u0061l":1}`, ` {"id":1} `, `{ }`, `{}`, `{"total":{"x":1}}`, `[1]`, `"s"`, `{"a":{"b":1}}`,
+	}
+	m := &mappingProc{}
+	for _, path := range []string{"total", "total.x", "a.b", "a.c", "x"} {
+		p, err := jsonsplice.ParsePath(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &mapSetter{path: p, quoted: quotedName(p.Segments()[0])}
+		for _, doc := range docs {
+			got, gotErr := m.setOne(nil, []byte(doc), record.New("", []byte(doc)), false, s, []byte(`7.5`))
+			want, wantErr := setResult(nil, []byte(doc), nil, p, []byte(`7.5`))
+			if string(got) != string(want) || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+				t.Errorf("set %s in %s: setOne %s, %v; setResult %s, %v", path, doc, got, gotErr, want, wantErr)
+			}
+		}
+	}
+}
+
+// TestMappingStage_Set_ComputedField: the arithmetic a mapping computes
+// from a file source's records (validated, unparsed: the fast path's
+// case) gives the interpreter's values and its dead-letter reasons.
+func TestMappingStage_Set_ComputedField(t *testing.T) {
+	t.Parallel()
+	const in = `{"id":1,"price":2.5,"qty":3}
+{"id":2,"price":0.1,"qty":3}
+{"id":3,"price":2,"qty":3}
+{"id":4,"qty":3}
+{"id":5,"price":"2.5","qty":3}
+{"id":6,"price":null,"qty":3}
+{"id":7,"price":1e308,"qty":10}
+{"id":8,"price":-0.0,"qty":1}
+{"id":9,"price":1.5,"qty":2,"total":"old"}
+{"id":10,"price":1.5,"qty":9223372036854775807}
+`
+	lines, reasons, _ := runMapping(t, in, `  - id: m
+    type: mapping
+    set:
+      total: record.payload.price * double(record.payload.qty)
+      twice: record.payload.qty * 2`)
+	want := []string{
+		`{"id":1,"price":2.5,"qty":3,"total":7.5,"twice":6}`,
+		`{"id":2,"price":0.1,"qty":3,"total":0.30000000000000004,"twice":6}`,
+		`{"id":8,"price":-0.0,"qty":1,"total":-0,"twice":2}`,
+		`{"id":9,"price":1.5,"qty":2,"total":3,"twice":4}`,
+	}
+	wantReasons := []string{
+		`mapping "m": set "total": no such overload: _*_(int, double)`,
+		`mapping "m": set "total": no such key: price`,
+		`mapping "m": set "total": no such overload: _*_(string, double)`,
+		`mapping "m": set "total": no such overload: _*_(null_type, double)`,
+		`mapping "m": set "total": double +Inf cannot be written as JSON`,
+		`mapping "m": set "twice": integer overflow`,
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	if len(reasons) != len(wantReasons) {
+		t.Fatalf("dead letters %q, want %q", reasons, wantReasons)
+	}
+	for i, w := range wantReasons {
+		if !strings.HasPrefix(reasons[i], w) {
+			t.Errorf("dead letter %d: %q, want it to start with %q", i, reasons[i], w)
+		}
+	}
 }
