@@ -107,6 +107,9 @@ func GetTop(doc []byte, keys []string, out []Value) {
 				out[k] = decodeAt(doc, i, nil)
 			}
 		}
+		if found == all {
+			return
+		}
 		if i = skipValue(doc, i); i < 0 {
 			return
 		}

@@ -196,3 +196,30 @@ func FuzzGetTop(f *testing.F) {
 		}
 	})
 }
+
+var benchOrder = []byte(`{"id":12345,"user_id":"u345","sku":"sku-2345","price":145.45,"qty":7,"ts":1767225612345,"pad":"xxxxxxxx"}`)
+
+// BenchmarkGetTop reads price and qty of a ~100-byte order in one pass;
+// BenchmarkGet_TwoKeys reads them with two Gets.
+func BenchmarkGetTop(b *testing.B) {
+	keys := []string{"price", "qty"}
+	var out [2]Value
+	for b.Loop() {
+		GetTop(benchOrder, keys, out[:])
+	}
+	if out[1].Int != 7 {
+		b.Fatal(out)
+	}
+}
+
+func BenchmarkGet_TwoKeys(b *testing.B) {
+	var buf [16]byte
+	var p, q Value
+	for b.Loop() {
+		p = Get(benchOrder, []string{"price"}, buf[:])
+		q = Get(benchOrder, []string{"qty"}, buf[:])
+	}
+	if p.Float != 145.45 || q.Int != 7 {
+		b.Fatal(p, q)
+	}
+}
