@@ -22,17 +22,17 @@ import (
 
 // FileSourceConfig configures the `file` source.
 type FileSourceConfig struct {
-	Path         string `yaml:"path,required" doc:"a file, a glob (files are read in name order), or - for standard input; relative to the pipeline file"`
-	Codec        string `yaml:"codec" doc:"json_lines: each line is a JSON document (malformed lines are dead-lettered with file:line); lines: each line is an opaque payload"`
-	KeyField     string `yaml:"key_field" doc:"dot path of a payload field whose value becomes the record key (json_lines only)"`
-	MaxLineBytes int    `yaml:"max_line_bytes" doc:"longer lines are dead-lettered"`
-	MaxDepth     int    `yaml:"max_depth" doc:"JSON lines nested deeper than this (objects and arrays) are dead-lettered at the source (0: the default)"`
-	ParseWorkers int    `yaml:"parse_workers" doc:"goroutines that split and validate the lines of a regular file, records kept in input order (0: GOMAXPROCS; 1: one goroutine); a named pipe or piped standard input is read on one goroutine, and partial batches are handed on before each read that may wait"`
+	Path         string `yaml:"path,required" doc:"a file, a glob (files are read in name order), or - for standard input; relative to the pipeline file" example:"logs/*.jsonl"`
+	Codec        string `yaml:"codec" doc:"json_lines: each line is a JSON document (malformed lines are dead-lettered with file:line); lines: each line is an opaque payload" example:"lines"`
+	KeyField     string `yaml:"key_field" doc:"dot path of a payload field whose value becomes the record key (json_lines only)" example:"user.id"`
+	MaxLineBytes int    `yaml:"max_line_bytes" doc:"longer lines are dead-lettered" example:"4194304"`
+	MaxDepth     int    `yaml:"max_depth" doc:"JSON lines nested deeper than this (objects and arrays) are dead-lettered at the source (0: the default)" example:"64"`
+	ParseWorkers int    `yaml:"parse_workers" doc:"goroutines that split and validate the lines of a regular file, records kept in input order (0: GOMAXPROCS; 1: one goroutine); a named pipe or piped standard input is read on one goroutine, and partial batches are handed on before each read that may wait" example:"4"`
 	// Follow and checkpoints: see file_follow.go and file_checkpoint.go.
-	Follow             bool          `yaml:"follow" doc:"keep reading the file as it grows, until the run is stopped: a rotated file (the path now names a new file) is read to its end and the new one from its start; a truncated file is read again from its start. One regular file only: not standard input, a pipe or a glob"`
-	PollInterval       time.Duration `yaml:"poll_interval" doc:"with follow: how often a file at its end is checked for new lines, rotation and truncation"`
-	CheckpointInterval time.Duration `yaml:"checkpoint_interval" doc:"with a state directory: how often the position after the last acknowledged line is saved; after a crash, lines read since the last save are read again"`
-	CheckpointRecords  int           `yaml:"checkpoint_records" doc:"with a state directory: also save after this many more acknowledged lines (0: by time only)"`
+	Follow             bool          `yaml:"follow" doc:"keep reading the file as it grows, until the run is stopped: a rotated file (the path now names a new file) is read to its end and the new one from its start; a truncated file is read again from its start. One regular file only: not standard input, a pipe or a glob" example:"true"`
+	PollInterval       time.Duration `yaml:"poll_interval" doc:"with follow: how often a file at its end is checked for new lines, rotation and truncation" example:"1s"`
+	CheckpointInterval time.Duration `yaml:"checkpoint_interval" doc:"with a state directory: how often the position after the last acknowledged line is saved; after a crash, lines read since the last save are read again" example:"5s"`
+	CheckpointRecords  int           `yaml:"checkpoint_records" doc:"with a state directory: also save after this many more acknowledged lines (0: by time only)" example:"10000"`
 }
 
 // Defaults of poll_interval and checkpoint_interval (also used for 0).

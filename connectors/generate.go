@@ -12,14 +12,14 @@ import (
 // GenerateConfig configures the `generate` source: synthetic user events for
 // demos, tests and benchmarks.
 type GenerateConfig struct {
-	Count        int64         `yaml:"count" doc:"records to generate; 0 means until the pipeline is stopped"`
-	Rate         float64       `yaml:"rate" doc:"records per second; 0 means as fast as the pipeline takes them"`
-	Keys         int           `yaml:"keys" doc:"number of distinct keys (user ids)"`
-	PayloadBytes int           `yaml:"payload_bytes" doc:"approximate payload size; padding is added to reach it"`
-	Seed         uint64        `yaml:"seed" doc:"random seed; the same seed gives the same records"`
-	Start        string        `yaml:"start" doc:"event time of the first record (RFC 3339); default: the wall clock at start"`
-	Step         time.Duration `yaml:"step" doc:"event-time distance between consecutive records"`
-	Disorder     time.Duration `yaml:"disorder" doc:"records' event times are moved back by a random amount up to this (out-of-order data)"`
+	Count        int64         `yaml:"count" doc:"records to generate; 0 means until the pipeline is stopped" example:"100000"`
+	Rate         float64       `yaml:"rate" doc:"records per second; 0 means as fast as the pipeline takes them" example:"5000"`
+	Keys         int           `yaml:"keys" doc:"number of distinct keys (user ids)" example:"50"`
+	PayloadBytes int           `yaml:"payload_bytes" doc:"approximate payload size; padding is added to reach it" example:"512"`
+	Seed         uint64        `yaml:"seed" doc:"random seed; the same seed gives the same records" example:"42"`
+	Start        string        `yaml:"start" doc:"event time of the first record (RFC 3339); default: the wall clock at start" example:"2024-01-01T00:00:00Z"`
+	Step         time.Duration `yaml:"step" doc:"event-time distance between consecutive records" example:"10ms"`
+	Disorder     time.Duration `yaml:"disorder" doc:"records' event times are moved back by a random amount up to this (out-of-order data)" example:"2s"`
 }
 
 func init() {

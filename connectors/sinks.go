@@ -26,11 +26,11 @@ const (
 
 // FileSinkConfig configures the `file` sink.
 type FileSinkConfig struct {
-	Path        string `yaml:"path,required" doc:"output file, relative to the pipeline file; parent directories are created"`
-	Format      string `yaml:"format" doc:"payload (one payload per line) or envelope (a JSON object per line with key, payload, metadata, event_time, source)"`
-	Append      bool   `yaml:"append" doc:"append instead of truncating; a partial last line left by a run that was killed is removed first (logged as a warning with the byte count)"`
-	BufferBytes int    `yaml:"buffer_bytes" doc:"write buffer size"`
-	Sync        string `yaml:"sync" doc:"none: a flush hands lines to the operating system, so they survive the process being killed but not a power loss; flush: fsync after every flush, so they survive a power loss too, but every flush waits for the disk (about 2 ms per flush on a virtual disk: go test ./connectors -bench FileSink)"`
+	Path        string `yaml:"path,required" doc:"output file, relative to the pipeline file; parent directories are created" example:"out/orders.jsonl"`
+	Format      string `yaml:"format" doc:"payload (one payload per line) or envelope (a JSON object per line with key, payload, metadata, event_time, source)" example:"envelope"`
+	Append      bool   `yaml:"append" doc:"append instead of truncating; a partial last line left by a run that was killed is removed first (logged as a warning with the byte count)" example:"true"`
+	BufferBytes int    `yaml:"buffer_bytes" doc:"write buffer size" example:"65536"`
+	Sync        string `yaml:"sync" doc:"none: a flush hands lines to the operating system, so they survive the process being killed but not a power loss; flush: fsync after every flush, so they survive a power loss too, but every flush waits for the disk (about 2 ms per flush on a virtual disk: go test ./connectors -bench FileSink)" example:"flush"`
 }
 
 var _ PathUser = (*FileSinkConfig)(nil)
@@ -46,7 +46,7 @@ func (c *FileSinkConfig) check() error {
 
 // StdoutSinkConfig configures the `stdout` sink.
 type StdoutSinkConfig struct {
-	Format string `yaml:"format" doc:"payload or envelope"`
+	Format string `yaml:"format" doc:"payload or envelope" example:"envelope"`
 }
 
 var formats = []string{FormatPayload, FormatEnvelope}

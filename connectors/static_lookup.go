@@ -20,9 +20,9 @@ import (
 // StaticLookupConfig configures the `static` lookup service: a table held
 // in memory, read from a JSON Lines file or given inline.
 type StaticLookupConfig struct {
-	Path  string           `yaml:"path" doc:"a JSON Lines file with one object per line, relative to the pipeline file (or rows)"`
-	Rows  []map[string]any `yaml:"rows" doc:"the table inline: a list of objects (or path)"`
-	Index []string         `yaml:"index" doc:"lookup fields to index when the service is built; lookups by other fields are then rejected when the pipeline is validated. Empty: any field, indexed on first use"`
+	Path  string           `yaml:"path" doc:"a JSON Lines file with one object per line, relative to the pipeline file (or rows)" example:"customers.jsonl"`
+	Rows  []map[string]any `yaml:"rows" doc:"the table inline: a list of objects (or path)" example:"[{id: 1, tier: gold}]"`
+	Index []string         `yaml:"index" doc:"lookup fields to index when the service is built; lookups by other fields are then rejected when the pipeline is validated. Empty: any field, indexed on first use" example:"[id]"`
 }
 
 // KeyFields implements KeyFielder: the indexed fields, or nil for any.

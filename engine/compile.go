@@ -859,16 +859,16 @@ func didYouMeanIn(name string, known []string) string {
 // WasmConfig configures a `wasm` service: a plugin module used by transform
 // and lookup stages.
 type WasmConfig struct {
-	Path             string            `yaml:"path,required" doc:"the .wasm module, relative to the pipeline file"`
-	Runtime          string            `yaml:"runtime" doc:"wazero (default: pure Go) or wasmtime (a build with -tags wasmtime and cgo)"`
-	Config           map[string]string `yaml:"config" doc:"key/value configuration handed to the plugin's init"`
-	Instances        int               `yaml:"instances" doc:"instance pool size, and how many batches a transform stage runs at once, in order (default: number of CPUs)"`
-	MaxMemoryPages   uint32            `yaml:"max_memory_pages" doc:"memory limit in 64 KiB pages"`
-	BatchTimeout     time.Duration     `yaml:"batch_timeout" doc:"time limit per batch; 0 disables the limit (faster loops, no runaway protection)"`
-	RecycleAfter     int               `yaml:"recycle_after_batches" doc:"replace an instance after this many batches (0: never)"`
-	RecycleAboveSize uint64            `yaml:"recycle_above_bytes" doc:"replace an instance whose memory grew past this many bytes (0: never)"`
-	Env              map[string]string `yaml:"env" doc:"environment variables granted to the plugin"`
-	Dirs             map[string]string `yaml:"dirs" doc:"guest path -> host directory granted read-only to the plugin"`
+	Path             string            `yaml:"path,required" doc:"the .wasm module, relative to the pipeline file" example:"plugins/redact.wasm"`
+	Runtime          string            `yaml:"runtime" doc:"wazero (default: pure Go) or wasmtime (a build with -tags wasmtime and cgo)" example:"wasmtime"`
+	Config           map[string]string `yaml:"config" doc:"key/value configuration handed to the plugin's init" example:"{mode: strict}"`
+	Instances        int               `yaml:"instances" doc:"instance pool size, and how many batches a transform stage runs at once, in order (default: number of CPUs)" example:"4"`
+	MaxMemoryPages   uint32            `yaml:"max_memory_pages" doc:"memory limit in 64 KiB pages" example:"1024"`
+	BatchTimeout     time.Duration     `yaml:"batch_timeout" doc:"time limit per batch; 0 disables the limit (faster loops, no runaway protection)" example:"2s"`
+	RecycleAfter     int               `yaml:"recycle_after_batches" doc:"replace an instance after this many batches (0: never)" example:"10000"`
+	RecycleAboveSize uint64            `yaml:"recycle_above_bytes" doc:"replace an instance whose memory grew past this many bytes (0: never)" example:"268435456"`
+	Env              map[string]string `yaml:"env" doc:"environment variables granted to the plugin" example:"{TZ: UTC}"`
+	Dirs             map[string]string `yaml:"dirs" doc:"guest path -> host directory granted read-only to the plugin" example:"{/data: ./data}"`
 }
 
 func defaultWasmConfig() *WasmConfig {

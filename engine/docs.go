@@ -3,8 +3,10 @@ package engine
 import (
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 
+	"github.com/conveyor-etl/conveyor-wasm/conditions"
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
 	"github.com/conveyor-etl/conveyor-wasm/engine/internal/decode"
 )
@@ -18,6 +20,7 @@ func WriteDocs(w io.Writer) {
 	for _, s := range docSections() {
 		writeFields(w, s.title, "", s.cfg)
 	}
+	writeStageTypes(w)
 	fmt.Fprint(w, semanticsDoc)
 	for _, k := range []connectors.Kind{connectors.KindSource, connectors.KindSink, connectors.KindLookup} {
 		for _, t := range connectors.Types(k) {
@@ -65,13 +68,15 @@ type docSection struct {
 func docSections() []docSection {
 	return []docSection{
 		{"Pipeline (top level)", &Pipeline{}},
-		{"settings", &Settings{BatchSize: DefaultBatchSize, QueueDepth: DefaultQueueDepth, Unmatched: UnmatchedDeadLetter}},
+		{"settings", &Settings{BatchSize: DefaultBatchSize, QueueDepth: DefaultQueueDepth, Unmatched: UnmatchedDeadLetter,
+			CELCostLimit: int64(conditions.DefaultCostLimit), SinkRetries: DefaultSinkRetries, SinkRetryBackoff: DefaultSinkRetryBackoff,
+			LateRecords: LateDeadLetter}},
 		{"sources[]", &Source{}},
 		{"sources[].event_time", &EventTimeConfig{Unit: "ms", Missing: MissingDeadLetter}},
 		{"sources[].watermark", &SourceWatermark{Future: "clamp"}},
 		{"services.NAME", &Service{}},
 		{"services.NAME (type: wasm)", defaultWasmConfig()},
-		{"stages[]", &Stage{}},
+		{"stages[]", &Stage{Replicas: 1}},
 		{"stages[].fan_out", &FanOutConfig{}},
 		{"stages[].fan_out.sinks[]", &FanOutSink{}},
 		{"stages[].fan_in", &FanInConfig{MergeStrategy: MergeEventTime, Watermark: FanInWatermarkMin}},
@@ -83,27 +88,98 @@ func docSections() []docSection {
 	}
 }
 
+// docField is one key of a section of the reference.
+type docField struct {
+	decode.FieldDoc
+	Enum    []string // the values of an enumerated key
+	Example string   // the field's example tag: a value in YAML
+}
+
+// docFields documents the keys of cfg (a pointer to a struct holding its
+// defaults): decode.Fields, with the values of enumerated keys (the JSON
+// Schema's) and each field's example tag.
+func docFields(cfg any) []docField {
+	t := reflect.Indirect(reflect.ValueOf(cfg)).Type()
+	byName := map[string]reflect.StructField{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		byName[name] = f
+	}
+	types, fields := typeEnums(), fieldEnums()
+	var out []docField
+	for _, fd := range decode.Fields(cfg) {
+		f := byName[fd.Name]
+		df := docField{FieldDoc: fd, Example: f.Tag.Get("example"), Enum: fields[t][fd.Name]}
+		if df.Enum == nil {
+			df.Enum = types[f.Type]
+		}
+		out = append(out, df)
+	}
+	return out
+}
+
 func writeFields(w io.Writer, title, summary string, cfg any) {
 	fmt.Fprintf(w, "\n## %s\n\n", title)
 	if summary != "" {
 		fmt.Fprintf(w, "%s\n\n", summary)
 	}
-	fs := decode.Fields(cfg)
+	fs := docFields(cfg)
 	if len(fs) == 0 {
 		fmt.Fprintln(w, "No configuration.")
 		return
 	}
-	fmt.Fprintln(w, "| key | type | default | description |")
-	fmt.Fprintln(w, "|---|---|---|---|")
+	fmt.Fprintln(w, "| key | type | default | description | example |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
 	for _, f := range fs {
 		name := "`" + f.Name + "`"
 		if f.Required {
 			name += " (required)"
 		}
-		def := f.Default
-		if def != "" {
-			def = "`" + def + "`"
+		typ := f.Type
+		if f.Enum != nil {
+			typ = "one of " + code(f.Enum...)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", name, f.Type, def, strings.ReplaceAll(f.Doc, "|", "\\|"))
+		def := code(f.Default)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", name, typ, def, cell(f.Doc), cell(code(f.Example)))
+	}
+}
+
+// code formats each non-empty value as inline code, comma-separated.
+func code(vals ...string) string {
+	var out []string
+	for _, v := range vals {
+		if v != "" {
+			out = append(out, "`"+v+"`")
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// cell escapes the pipes of a Markdown table cell.
+func cell(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+
+// writeStageTypes writes the table of stage types: what each does, the
+// keys it takes besides the common ones, and the service it uses.
+func writeStageTypes(w io.Writer) {
+	fmt.Fprint(w, "\n## Stage types\n\n")
+	fmt.Fprintln(w, "Every stage takes `id`, `type`, `replicas`, `load_balance`, `parallelism` and `unmatched`; each type takes the keys below besides.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| type | what it does | its keys | service |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	for _, name := range stageTypeNames() {
+		k := stageKinds[StageType(name)]
+		keys := make([]string, 0, len(k.keys))
+		for _, key := range k.keys {
+			for _, part := range strings.Split(key, "/") {
+				keys = append(keys, part)
+			}
+		}
+		svc := ""
+		if k.service != capNone {
+			keys = append([]string{"service_name"}, keys...)
+			svc = "a " + k.service.String() + " service (" + strings.Join(typesProviding(k.service), ", ") + ")"
+		}
+		fmt.Fprintf(w, "| `%s` | %s | %s | %s |\n", name, cell(k.doc), code(keys...), svc)
 	}
 }
