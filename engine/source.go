@@ -21,6 +21,9 @@ type sourceRT struct {
 	gen   *watermark.Generator
 	wmID  watermark.SourceID
 	outWM atomic.Int64
+	// done is closed once Read has returned and the end of input has gone
+	// downstream.
+	done chan struct{}
 }
 
 func (r *Runner) buildSource(n *node) error {
@@ -32,7 +35,7 @@ func (r *Runner) buildSource(n *node) error {
 		}
 	}
 	r.closers = append(r.closers, func(context.Context) error { return src.Close() })
-	sr := &sourceRT{n: n, r: r, src: src}
+	sr := &sourceRT{n: n, r: r, src: src, done: make(chan struct{})}
 	sr.outWM.Store(wmMax)
 	if n.wmGen != nil {
 		sr.gen = r.newGenerator(n)
@@ -67,6 +70,20 @@ func (s *sourceRT) run(ctx, hard context.Context) {
 	}
 	s.outWM.Store(wmMax)
 	w.finish()
+	close(s.done)
+}
+
+// SourceDone returns a channel closed once the named source has ended: its
+// Read returned and its end of input went downstream (behind its records),
+// so that WaitIdle after it covers the end. Nil for a name that is not a
+// source of the run.
+func (r *Runner) SourceDone(name string) <-chan struct{} {
+	for _, s := range r.sources {
+		if s.n.id == name {
+			return s.done
+		}
+	}
+	return nil
 }
 
 // emitter is the connectors.Emitter a source writes to. A record is

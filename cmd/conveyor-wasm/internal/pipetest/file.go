@@ -26,6 +26,24 @@
 //	        assert: record.payload.active == true              # CEL, true for every record
 //	    dead_letters:              # absent: none expected
 //	      - {reason_contains: malformed JSON, count: 1}
+//
+// Event time runs on a virtual clock: processing time (idle timeouts,
+// use_processing_time, max_future) stands still at the case's clock (or
+// the wall clock when the case starts) unless a step moves it. A case may
+// give steps instead of inputs; they run in order, each once the pipeline
+// has settled after the one before (nothing queued or being processed):
+//
+//	clock: 2026-01-01T00:00:00Z
+//	steps:
+//	  - source: north                # records, emitted as one batch
+//	    records: [{payload: {ts: 1767225601000}}]
+//	  - {source: south, watermark: 2026-01-01T00:00:05Z}   # a watermark mark
+//	  - advance: 10s                 # the clock moves; idle inputs stop holding the merge
+//	  - expect: {merged: {count: 1}} # what the sinks have so far
+//	  - {source: north, end: true}   # the source's input ends
+//
+// Sources not ended by a step end after the last one; the case's expect
+// and dead_letters are then checked on everything.
 package pipetest
 
 import (
@@ -64,6 +82,80 @@ type Case struct {
 	DeadLetters []DeadLetterExpect `yaml:"dead_letters"`
 	// Timeout bounds the run (default 30s).
 	Timeout time.Duration `yaml:"timeout"`
+	// Clock is where the case's processing-time clock stands (RFC 3339);
+	// default: the wall clock when the case starts.
+	Clock string `yaml:"clock"`
+	// Steps feed the pipeline in order instead of Inputs.
+	Steps []Step `yaml:"steps"`
+}
+
+// Step is one step of a case: records, a watermark mark or the end of one
+// source's input; a move of the clock; or expectations on what the sinks
+// (and the dead-letter sink) have received so far.
+type Step struct {
+	Source    string        `yaml:"source"`
+	Records   []Input       `yaml:"records"`
+	Watermark string        `yaml:"watermark"`
+	End       bool          `yaml:"end"`
+	Advance   time.Duration `yaml:"advance"`
+	// Expect and DeadLetters are checked against everything received so
+	// far; DeadLetters nil: not checked at this step.
+	Expect      map[string]*SinkExpect `yaml:"expect"`
+	DeadLetters *[]DeadLetterExpect    `yaml:"dead_letters"`
+
+	// Line is the step's line in the test file.
+	Line int `yaml:"-"`
+}
+
+// UnmarshalYAML keeps the step's line.
+func (s *Step) UnmarshalYAML(n *yaml.Node) error {
+	type plain Step
+	if err := n.Decode((*plain)(s)); err != nil {
+		return err
+	}
+	s.Line = n.Line
+	return nil
+}
+
+// kind names what the step does, or says why it is not one thing.
+func (s *Step) kind() (string, error) {
+	var kinds []string
+	if s.Records != nil {
+		kinds = append(kinds, "records")
+	}
+	if s.Watermark != "" {
+		kinds = append(kinds, "watermark")
+	}
+	if s.End {
+		kinds = append(kinds, "end")
+	}
+	if s.Advance != 0 {
+		kinds = append(kinds, "advance")
+	}
+	if s.Expect != nil || s.DeadLetters != nil {
+		kinds = append(kinds, "expect")
+	}
+	switch {
+	case len(kinds) == 0:
+		return "", fmt.Errorf("a step needs one of records, watermark or end (with source), advance, or expect/dead_letters")
+	case len(kinds) > 1:
+		return "", fmt.Errorf("a step does one thing; this one has %s", strings.Join(kinds, " and "))
+	}
+	k := kinds[0]
+	switch k {
+	case "records", "watermark", "end":
+		if s.Source == "" {
+			return "", fmt.Errorf("%s needs source: the source it is for", k)
+		}
+	default:
+		if s.Source != "" {
+			return "", fmt.Errorf("%s takes no source", k)
+		}
+	}
+	if k == "advance" && s.Advance < 0 {
+		return "", fmt.Errorf("advance %s: the clock does not go back", s.Advance)
+	}
+	return k, nil
 }
 
 // Input is one record fed to a source, or a file of them.
@@ -163,14 +255,44 @@ func Load(path string) (*File, error) {
 		}
 		seen[c.Name] = true
 		for src, ins := range c.Inputs {
-			for j, in := range ins {
-				if (in.File != "") == (in.Payload.Kind != 0) {
-					return nil, fmt.Errorf("%s: case %q: input %d of source %q needs either payload or file", path, c.Name, j+1, src)
+			if err := checkInputs(ins); err != nil {
+				return nil, fmt.Errorf("%s: case %q: source %q: %w", path, c.Name, src, err)
+			}
+		}
+		if c.Clock != "" {
+			if _, err := time.Parse(time.RFC3339Nano, c.Clock); err != nil {
+				return nil, fmt.Errorf("%s: case %q: clock: %w", path, c.Name, err)
+			}
+		}
+		if len(c.Steps) > 0 && c.Inputs != nil {
+			return nil, fmt.Errorf("%s: case %q: give inputs or steps, not both (steps can hold records)", path, c.Name)
+		}
+		for _, st := range c.Steps {
+			k, err := st.kind()
+			if err == nil && k == "records" {
+				err = checkInputs(st.Records)
+			}
+			if err == nil && k == "watermark" {
+				_, err = time.Parse(time.RFC3339Nano, st.Watermark)
+				if err != nil {
+					err = fmt.Errorf("watermark: %w", err)
 				}
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: case %q: %w", path, st.Line, c.Name, err)
 			}
 		}
 	}
 	return f, nil
+}
+
+func checkInputs(ins []Input) error {
+	for j, in := range ins {
+		if (in.File != "") == (in.Payload.Kind != 0) {
+			return fmt.Errorf("input %d needs either payload or file", j+1)
+		}
+	}
+	return nil
 }
 
 // PipelinePath is the pipeline file the test file names.

@@ -20,6 +20,7 @@ import (
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
 	"github.com/conveyor-etl/conveyor-wasm/engine"
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
+	"github.com/conveyor-etl/conveyor-wasm/watermark"
 )
 
 // Options configure a test run.
@@ -147,21 +148,38 @@ func newSuite(f *File) (*suite, error) {
 				return nil, fmt.Errorf("%s: case %q: no source %q in %s (sources: %s)", f.Path, c.Name, name, pp, strings.Join(slices.Sorted(mapsKeys(s.sources)), ", "))
 			}
 		}
-		for name, e := range c.Expect {
-			if _, ok := s.sinks[name]; !ok {
-				return nil, fmt.Errorf("%s: case %q: no sink %q in %s (sink services and stages: %s)", f.Path, c.Name, name, pp, strings.Join(slices.Sorted(mapsKeys(s.sinks)), ", "))
+		if err := s.checkExpect(c.Expect); err != nil {
+			return nil, fmt.Errorf("%s: case %q: %w", f.Path, c.Name, err)
+		}
+		for _, st := range c.Steps {
+			if _, ok := s.sources[st.Source]; st.Source != "" && !ok {
+				return nil, fmt.Errorf("%s:%d: case %q: no source %q in %s (sources: %s)", f.Path, st.Line, c.Name, st.Source, pp, strings.Join(slices.Sorted(mapsKeys(s.sources)), ", "))
 			}
-			if e == nil {
-				return nil, fmt.Errorf("%s: case %q: sink %q has no expectations", f.Path, c.Name, name)
-			}
-			if e.Assert.Src != "" {
-				if _, err := s.compileAssert(e.Assert); err != nil {
-					return nil, err
-				}
+			if err := s.checkExpect(st.Expect); err != nil {
+				return nil, fmt.Errorf("%s:%d: case %q: %w", f.Path, st.Line, c.Name, err)
 			}
 		}
 	}
 	return s, nil
+}
+
+// checkExpect checks that expectations name sinks of the pipeline and
+// that their assertions compile.
+func (s *suite) checkExpect(expect map[string]*SinkExpect) error {
+	for name, e := range expect {
+		if _, ok := s.sinks[name]; !ok {
+			return fmt.Errorf("no sink %q in %s (sink services and stages: %s)", name, s.f.PipelinePath(), strings.Join(slices.Sorted(mapsKeys(s.sinks)), ", "))
+		}
+		if e == nil {
+			return fmt.Errorf("sink %q has no expectations", name)
+		}
+		if e.Assert.Src != "" {
+			if _, err := s.compileAssert(e.Assert); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func mapsKeys[V any](m map[string]V) func(func(string) bool) {
@@ -216,14 +234,28 @@ func (s *suite) run(ctx context.Context, c *Case, opts Options) CaseResult {
 	fail := func(format string, args ...any) { res.Failures = append(res.Failures, fmt.Sprintf(format, args...)) }
 	defer func() { res.Duration = time.Since(start) }()
 
+	start0 := time.Now()
+	if c.Clock != "" {
+		start0, _ = time.Parse(time.RFC3339Nano, c.Clock) // checked by Load
+	}
+	clk := watermark.NewManualClock(start0)
 	sources := map[string]connectors.Source{}
-	for name := range s.sources {
-		src, err := s.source(name, c.Inputs[name])
-		if err != nil {
-			fail("%v", err)
-			return res
+	var stepped map[string]*stepSource
+	if len(c.Steps) > 0 {
+		stepped = map[string]*stepSource{}
+		for name := range s.sources {
+			stepped[name] = newStepSource()
+			sources[name] = stepped[name]
 		}
-		sources[name] = src
+	} else {
+		for name := range s.sources {
+			src, err := s.source(name, c.Inputs[name])
+			if err != nil {
+				fail("%v", err)
+				return res
+			}
+			sources[name] = src
+		}
 	}
 	sinks := map[string]connectors.Sink{}
 	collected := map[string]*connectors.CollectSink{}
@@ -241,6 +273,7 @@ func (s *suite) run(ctx context.Context, c *Case, opts Options) CaseResult {
 		Sources:        sources,
 		Sinks:          sinks,
 		DrainTimeout:   5 * time.Second,
+		Clock:          clk,
 	})
 	if err != nil {
 		fail("the pipeline could not start: %v", err)
@@ -251,7 +284,17 @@ func (s *suite) run(ctx context.Context, c *Case, opts Options) CaseResult {
 		timeout = 30 * time.Second
 	}
 	runCtx, cancel := context.WithTimeout(ctx, timeout)
-	sum, err := r.Run(runCtx)
+	var sum engine.Summary
+	if stepped == nil {
+		sum, err = r.Run(runCtx)
+	} else {
+		done := make(chan struct{})
+		go func() { sum, err = r.Run(runCtx); close(done) }()
+		d := &driver{s: s, r: r, clk: clk, srcs: stepped, sinks: collected, dlOut: &dlOut}
+		res.Failures = append(res.Failures, d.drive(runCtx, c.Steps)...)
+		d.endAll()
+		<-done
+	}
 	cancel()
 	switch {
 	case err != nil:
@@ -263,27 +306,32 @@ func (s *suite) run(ctx context.Context, c *Case, opts Options) CaseResult {
 		fail("records were left unhandled: %s", sum)
 	}
 
-	// Dead letters: from the dead-letter service, or the JSON lines that
-	// go to standard error when the pipeline names none.
-	var dls []deadLetter
-	if name := s.plan.Settings().DeadLetter; name != "" {
-		for _, rec := range collected[name].Records() {
-			dls = append(dls, parseDeadLetter(rec.Payload))
-		}
-	} else {
-		sc := bufio.NewScanner(&dlOut)
-		sc.Buffer(nil, 64<<20)
-		for sc.Scan() {
-			dls = append(dls, parseDeadLetter(sc.Bytes()))
-		}
-	}
-
+	dls := s.deadLetters(collected, dlOut.Bytes())
 	for _, name := range slices.Sorted(mapsKeys(c.Expect)) {
 		got := collected[s.sinks[name]].Records()
 		res.Failures = append(res.Failures, s.checkSink(name, c.Expect[name], got)...)
 	}
 	res.Failures = append(res.Failures, checkDeadLetters(c.DeadLetters, dls)...)
 	return res
+}
+
+// deadLetters are the dead letters received so far: from the dead-letter
+// service, or the JSON lines that go to standard error (dlOut) when the
+// pipeline names none.
+func (s *suite) deadLetters(collected map[string]*connectors.CollectSink, dlOut []byte) []deadLetter {
+	var dls []deadLetter
+	if name := s.plan.Settings().DeadLetter; name != "" {
+		for _, rec := range collected[name].Records() {
+			dls = append(dls, parseDeadLetter(rec.Payload))
+		}
+		return dls
+	}
+	sc := bufio.NewScanner(bytes.NewReader(dlOut))
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		dls = append(dls, parseDeadLetter(sc.Bytes()))
+	}
+	return dls
 }
 
 // source builds the in-memory source of one case: its inline records and
