@@ -205,3 +205,26 @@ func TestLoad_DevZeroIsBounded(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A pipeline file may carry its test cases (tests:, for conveyor-wasm
+// test); loading and compiling it ignores them, whatever they hold.
+func TestLoad_TestsKeyIgnored(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p, err := Load(writeFile(t, dir, "p.yaml", `id: t
+sources: [{name: in, type: generate, count: 1}]
+services: {out: {type: discard}}
+stages: [{id: w, type: sink, service_name: out}]
+edges: [{from: in, to: w}]
+tests:
+  - name: anything
+    inputs: {in: [{payload: {n: 1}}]}
+    whatever: [1, 2]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(p.Pipeline().Stages); got != 1 {
+		t.Fatalf("stages: %d", got)
+	}
+}

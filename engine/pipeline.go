@@ -26,6 +26,9 @@ type Pipeline struct {
 	Services    map[string]Service `yaml:"services" doc:"named sinks and plugins that stages refer to by service_name" example:"{out: {type: stdout}}"`
 	Stages      []Stage            `yaml:"stages" doc:"the DAG's nodes" example:"[{id: sink, type: sink, service_name: out}]"`
 	Edges       []Edge             `yaml:"edges" doc:"the DAG's edges, each with an optional condition" example:"[{from: orders, to: sink}]"`
+	// Tests are test cases for `conveyor-wasm test`, kept in the pipeline
+	// file; a run ignores them.
+	Tests Value `yaml:"tests" doc:"test cases for conveyor-wasm test, in the form of a test file's cases (name, inputs or steps, expect, dead_letters); run and validate ignore them" example:"[{name: smoke, inputs: {orders: [{payload: {id: 1}}]}, expect: {out: {count: 1}}}]"`
 
 	// File is the path the pipeline was read from ("" when built in Go).
 	File string `yaml:"-"`

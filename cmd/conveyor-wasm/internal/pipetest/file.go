@@ -27,6 +27,9 @@
 //	    dead_letters:              # absent: none expected
 //	      - {reason_contains: malformed JSON, count: 1}
 //
+// The cases can also live in the pipeline file itself, as its tests: list
+// (a run ignores it).
+//
 // Event time runs on a virtual clock: processing time (idle timeouts,
 // use_processing_time, max_future) stands still at the case's clock (or
 // the wall clock when the case starts) unless a step moves it. A case may
@@ -52,6 +55,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -232,10 +236,28 @@ func Load(path string) (*File, error) {
 		return nil, fmt.Errorf("read test file: %w", err)
 	}
 	f := &File{Path: path, text: text}
-	d := yaml.NewDecoder(bytes.NewReader(text))
-	d.KnownFields(true)
-	if err := d.Decode(f); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if inPipeline(text) {
+		// A pipeline file with its own tests: the other keys are the
+		// pipeline's (the engine checks them).
+		var pf struct {
+			Tests []Case         `yaml:"tests"`
+			Rest  map[string]any `yaml:",inline"`
+		}
+		d := yaml.NewDecoder(bytes.NewReader(text))
+		d.KnownFields(true)
+		if err := d.Decode(&pf); err != nil {
+			return nil, fmt.Errorf("%s: tests: %w", path, err)
+		}
+		f.Pipeline, f.Cases = filepath.Base(path), pf.Tests
+		if len(f.Cases) == 0 {
+			return nil, fmt.Errorf("%s: tests: no cases", path)
+		}
+	} else {
+		d := yaml.NewDecoder(bytes.NewReader(text))
+		d.KnownFields(true)
+		if err := d.Decode(f); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	if f.Pipeline == "" {
 		base := filepath.Base(path)
@@ -295,6 +317,17 @@ func checkInputs(ins []Input) error {
 	return nil
 }
 
+// inPipeline reports whether text is a pipeline file with a tests: list
+// (a top-level tests: key, and no cases: key).
+func inPipeline(text []byte) bool {
+	return testsKey.Match(text) && !casesKey.Match(text)
+}
+
+var (
+	testsKey = regexp.MustCompile(`(?m)^tests:`)
+	casesKey = regexp.MustCompile(`(?m)^cases:`)
+)
+
 // PipelinePath is the pipeline file the test file names.
 func (f *File) PipelinePath() string {
 	if filepath.IsAbs(f.Pipeline) {
@@ -305,7 +338,8 @@ func (f *File) PipelinePath() string {
 
 // Discover expands paths into test files: a file is taken as it is, a
 // directory is searched (recursively) for *_test.yaml and *_test.yml
-// files. No paths: the current directory.
+// files, and for pipeline files with a tests: list. No paths: the
+// current directory.
 func Discover(paths []string) ([]string, error) {
 	if len(paths) == 0 {
 		paths = []string{"."}
@@ -330,7 +364,7 @@ func Discover(paths []string) ([]string, error) {
 				}
 				return nil
 			}
-			if strings.HasSuffix(q, "_test.yaml") || strings.HasSuffix(q, "_test.yml") {
+			if strings.HasSuffix(q, "_test.yaml") || strings.HasSuffix(q, "_test.yml") || hasTests(q) {
 				out = append(out, q)
 			}
 			return nil
@@ -340,6 +374,19 @@ func Discover(paths []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// hasTests reports whether path is a YAML pipeline file with its own
+// tests: list.
+func hasTests(path string) bool {
+	if !strings.HasSuffix(path, ".yaml") && !strings.HasSuffix(path, ".yml") {
+		return false
+	}
+	if st, err := os.Stat(path); err != nil || st.Size() > 4<<20 {
+		return false
+	}
+	text, err := os.ReadFile(path)
+	return err == nil && inPipeline(text)
 }
 
 // nodeJSON returns a YAML value as JSON: a string is taken as the text

@@ -144,3 +144,54 @@ func TestLoad_Steps_Errors(t *testing.T) {
 		t.Errorf("inputs and steps: %v", res.Err)
 	}
 }
+
+// A pipeline file can hold its own cases (tests:); discovery finds it, and
+// a run of the pipeline ignores them.
+func TestRunFile_TestsInThePipelineFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pipeline := `id: inline
+sources: [{name: orders, type: generate, count: 1}]
+services: {out: {type: discard}}
+stages:
+  - {id: big, type: filter, condition: "record.payload.n > 1"}
+  - {id: w, type: sink, service_name: out}
+edges: [{from: orders, to: big}, {from: big, to: w}]
+tests:
+  - name: big ones pass
+    inputs: {orders: [{payload: {n: 1}}, {payload: {n: 2}}]}
+    expect: {out: {records: [{payload: {n: 2}}]}}
+  - name: a failing one
+    inputs: {orders: [{payload: {n: 5}}]}
+    expect: {out: {count: 0}}
+`
+	path := filepath.Join(dir, "orders.yaml")
+	if err := os.WriteFile(path, []byte(pipeline), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "plain.yaml"), []byte("id: plain\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	found, err := Discover([]string{dir})
+	if err != nil || len(found) != 1 || found[0] != path {
+		t.Fatalf("Discover = %q, %v; want only %s", found, err, path)
+	}
+	res := RunFile(context.Background(), path, Options{})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if len(res.Cases) != 2 || res.Cases[0].Failed() || !res.Cases[1].Failed() {
+		t.Fatalf("cases: %+v", res.Cases)
+	}
+	if got := res.Cases[1].Failures[0]; !strings.Contains(got, "out: got 1 records, want 0") {
+		t.Errorf("failure: %s", got)
+	}
+	// A typo inside the tests is an error with its line, not a silent skip.
+	bad := strings.Replace(pipeline, "    expect: {out: {count: 0}}", "    expct: {out: {count: 0}}", 1)
+	if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res := RunFile(context.Background(), path, Options{}); res.Err == nil || !strings.Contains(res.Err.Error(), "line 14: field expct not found") {
+		t.Errorf("typo: %v", res.Err)
+	}
+}
