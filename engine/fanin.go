@@ -51,7 +51,8 @@ func checkFanIn(c *compiler, s *Stage) {
 	switch fi.Watermark {
 	case "", FanInWatermarkMin, FanInWatermarkMax:
 	default:
-		c.at(fi.At, "stage %q: unknown watermark %q (want min or max)", s.ID, fi.Watermark)
+		c.at(fi.At, "stage %q: unknown watermark %q (want min or max)%s", s.ID, fi.Watermark,
+			didYouMeanIn(string(fi.Watermark), []string{"min", "max"}))
 	}
 }
 

@@ -41,7 +41,7 @@ func compileEventTime(c *compiler) {
 		cfg.MaxOutOfOrderness, cfg.MaxFuture = w.MaxOutOfOrderness, w.MaxFuture
 		f, err := watermark.ParseFuturePolicy(w.Future)
 		if err != nil {
-			c.at(w.At, "source %q: %v", src.Name, err)
+			c.at(w.At, "source %q: %v%s", src.Name, err, didYouMeanIn(w.Future, []string{"clamp", "dead_letter"}))
 		}
 		cfg.Future = f
 		if n.eventTime != nil {
@@ -91,7 +91,7 @@ func checkLate(c *compiler, at Position, policy LatePolicy, route string) {
 			return
 		}
 		if t, ok := c.pl.byID[route]; !ok || t.kind != nodeStage {
-			c.unresolved(false, at, "late_route: %q is not a stage%s", route, didYouMean(route, c.pl.byID))
+			c.unresolved(false, at, "late_route: %q is not a stage%s", route, didYouMeanStage(route, c.pl.byID))
 		}
 	default:
 		c.at(at, "late_records: unknown policy %q (want dead_letter, drop, allow or route)%s", policy,
