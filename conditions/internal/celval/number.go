@@ -34,6 +34,9 @@ func ParseNumber(s string) (i int64, f float64, isInt, ok bool) {
 			}
 		}
 	}
+	if f, ok := shortDecimal(s); ok {
+		return 0, f, false, true
+	}
 	// Number's steps, with the same functions fastjson's Float64 and
 	// Int64 call on the same text.
 	f, err := fastfloat.Parse(s)
@@ -62,3 +65,44 @@ func digitsOnly(s string) bool {
 	}
 	return len(s) > 0
 }
+
+// shortDecimal converts a fraction of up to 16 characters, an optional
+// minus sign, digits, a point and digits (2.50, -0.125), exactly as
+// fastfloat.Parse does on its fast path: the digits as one integer,
+// converted and divided by a power of ten, then negated. Such a text is
+// never an int for Number (it has a point), and at that length Parse
+// takes none of its slower paths. ok is false for any other text.
+func shortDecimal(s string) (f float64, ok bool) {
+	n := len(s)
+	if n == 0 || n > 16 {
+		return 0, false
+	}
+	i := 0
+	if s[0] == '-' {
+		i = 1
+	}
+	var d uint64
+	start := i
+	for ; i < n && s[i] >= '0' && s[i] <= '9'; i++ {
+		d = d*10 + uint64(s[i]-'0')
+	}
+	if i == start || i >= n-1 || s[i] != '.' {
+		return 0, false
+	}
+	i++
+	frac := i
+	for ; i < n && s[i] >= '0' && s[i] <= '9'; i++ {
+		d = d*10 + uint64(s[i]-'0')
+	}
+	if i != n {
+		return 0, false
+	}
+	f = float64(d) / pow10[n-frac]
+	if start == 1 {
+		f = -f
+	}
+	return f, true
+}
+
+// pow10 are the powers of ten shortDecimal divides by (fastfloat's).
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}

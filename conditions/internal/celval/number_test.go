@@ -52,6 +52,33 @@ func TestParseNumber_MatchesNumber(t *testing.T) {
 	}
 }
 
+// TestParseNumber_ShortDecimals: every placement of the point in digit
+// strings up to the 16-character limit of shortDecimal and past it,
+// signed and not, converts as Number does.
+func TestParseNumber_ShortDecimals(t *testing.T) {
+	t.Parallel()
+	digits := []string{"1", "05", "999", "1234567", "30000000000004", "123456789012345", "9999999999999999", "12345678901234567"}
+	for _, ds := range digits {
+		for p := 1; p < len(ds); p++ {
+			for _, sign := range []string{"", "-"} {
+				s := sign + ds[:p] + "." + ds[p:]
+				if s[len(sign)] == '0' && p > 1 {
+					continue // not JSON
+				}
+				checkParseNumber(t, s)
+				if _, ok := shortDecimal(s); ok != (len(s) <= 16) {
+					t.Errorf("shortDecimal(%q) ok = %v", s, ok)
+				}
+			}
+		}
+	}
+	for _, s := range []string{"1.", ".5", "-.5", "1.5e3", "1e3", "12", "-", "1.2.3", "1.a"} {
+		if _, ok := shortDecimal(s); ok {
+			t.Errorf("shortDecimal(%q) ok", s)
+		}
+	}
+}
+
 func checkParseNumber(t *testing.T, s string) {
 	t.Helper()
 	v, err := fastjson.Parse(s)

@@ -110,8 +110,18 @@ func GetTop(doc []byte, keys []string, out []Value) {
 		if found == all {
 			return
 		}
-		if i = skipValue(doc, i); i < 0 {
-			return
+		// skipValue, with the scalars (most members) inline.
+		switch c := doc[i]; c {
+		case '"':
+			if i, _, ok = scanString(doc, i); !ok {
+				return
+			}
+		case '{', '[':
+			if i = skipValue(doc, i); i < 0 {
+				return
+			}
+		default:
+			i = scanToken(doc, i)
 		}
 		i = skipWS(doc, i)
 		if i >= len(doc) || doc[i] != ',' {
@@ -248,13 +258,12 @@ func scanString(doc []byte, i int) (end int, esc, ok bool) {
 	}
 }
 
+// tokenStop marks the bytes that end a number or a literal.
+var tokenStop = [256]bool{',': true, '}': true, ']': true, ' ': true, '\n': true, '\r': true, '\t': true}
+
 // scanToken returns the offset after the number or literal at doc[i].
 func scanToken(doc []byte, i int) int {
-	for i < len(doc) {
-		switch doc[i] {
-		case ',', '}', ']', ' ', '\n', '\r', '\t':
-			return i
-		}
+	for i < len(doc) && !tokenStop[doc[i]] {
 		i++
 	}
 	return i
