@@ -44,33 +44,51 @@ type mappingProc struct {
 type mapSetter struct {
 	path jsonsplice.Path
 	val  *conditions.ValueProgram
-	// quoted is the path's first member name in quotes, when it has
-	// nothing to escape (else ""): absentTop looks for it.
-	quoted []byte
+	// nameQuote is the path's first member name and a closing quote,
+	// when the name has nothing to escape (else nil): absentTop looks
+	// for it.
+	nameQuote []byte
 }
 
-// quotedName is `"name"` when name is written in JSON as is (no quote,
+// nameQuote is `name"` when name is written in JSON as is (no quote,
 // backslash or control character), else nil.
-func quotedName(name string) []byte {
+func nameQuote(name string) []byte {
 	for i := 0; i < len(name); i++ {
 		if c := name[i]; c == '"' || c == '\\' || c < 0x20 {
 			return nil
 		}
 	}
-	return []byte(`"` + name + `"`)
+	return []byte(name + `"`)
 }
 
 // absentTop reports whether the valid JSON doc is certainly a compact,
 // non-empty object (it starts with {" and ends with }) without the
-// member quoted names. It is setResult's check for a document nobody
-// parsed, with the name's part done once at compile time, and answers
-// false (setResult then decides) where unsure: a document with an
-// escape (a name might be written escaped), white space at the ends, or
-// the quoted name anywhere in it.
-func absentTop(doc, quoted []byte) bool {
+// member whose name nq holds. It is setResult's check for a document
+// nobody parsed, with the name's part done once at compile time, and
+// answers false (setResult then decides) where unsure: a document with
+// an escape (a name might be written escaped), white space at the ends,
+// or the quoted name anywhere in it.
+func absentTop(doc, nq []byte) bool {
 	n := len(doc)
-	return quoted != nil && n > 2 && doc[0] == '{' && doc[1] == '"' && doc[n-1] == '}' &&
-		bytes.IndexByte(doc, '\\') < 0 && !bytes.Contains(doc, quoted)
+	return nq != nil && n > 2 && doc[0] == '{' && doc[1] == '"' && doc[n-1] == '}' &&
+		bytes.IndexByte(doc, '\\') < 0 && !containsQuoted(doc, nq)
+}
+
+// containsQuoted is bytes.Contains(doc, `"`+nq) (nq is `name"`). It looks
+// for nq and then at the byte before it: a JSON document is full of
+// quotes, and bytes.Index stops at each occurrence of the needle's first
+// byte, which for a name is usually a rarer letter.
+func containsQuoted(doc, nq []byte) bool {
+	for off := 0; ; {
+		j := bytes.Index(doc[off:], nq)
+		if j < 0 {
+			return false
+		}
+		if k := off + j; k > 0 && doc[k-1] == '"' {
+			return true
+		}
+		off += j + 1
+	}
 }
 
 func compileMapping(c *compiler, n *node) {
@@ -135,7 +153,7 @@ func compileMapping(c *compiler, n *node) {
 			c.add(withContext(err, fmt.Sprintf("stage %q: set %q: ", s.ID, k)))
 			continue
 		}
-		m.set = append(m.set, mapSetter{path: p, val: vp, quoted: quotedName(p.Segments()[0])})
+		m.set = append(m.set, mapSetter{path: p, val: vp, nameQuote: nameQuote(p.Segments()[0])})
 		m.overhead += p.Overhead()
 	}
 	for _, k := range s.Remove {
@@ -329,7 +347,7 @@ func (m *mappingProc) setOne(dst, doc []byte, r *record.Record, useParse bool, s
 		if v, err := r.JSON(); err == nil {
 			return setResult(dst, doc, v, s.path, val)
 		}
-	} else if absentTop(doc, s.quoted) {
+	} else if absentTop(doc, s.nameQuote) {
 		// The common case, a new member on a source's compact object.
 		return s.path.AppendNew(dst, doc, false, val), nil
 	}

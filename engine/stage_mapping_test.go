@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -323,13 +324,26 @@ edges: [{from: orders, to: m}, {from: m, to: s}]
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
+func TestContainsQuoted(t *testing.T) {
+	t.Parallel()
+	docs := []string{`{"total":1}`, `{"subtotal":1}`, `{"a":"xtotal"}`, `{"a":"total"}`, `total"`, `"total"`, `""`, `{"":1}`, `{"a":"b"}`, ``}
+	for _, name := range []string{"total", "", "a"} {
+		for _, doc := range docs {
+			want := bytes.Contains([]byte(doc), []byte(`"`+name+`"`))
+			if got := containsQuoted([]byte(doc), nameQuote(name)); got != want {
+				t.Errorf("containsQuoted(%s, %q) = %v, want %v", doc, name, got, want)
+			}
+		}
+	}
+}
+
 func TestAbsentTop(t *testing.T) {
 	t.Parallel()
-	q := quotedName("total")
+	q := nameQuote("total")
 	tests := []struct {
-		doc    string
-		quoted []byte
-		want   bool
+		doc  string
+		nq   []byte
+		want bool
 	}{
 		{`{"id":1,"price":2.5}`, q, true},
 		{`{"id":1,"total":2}`, q, false},
@@ -343,15 +357,18 @@ func TestAbsentTop(t *testing.T) {
 		{`{}`, q, false},
 		{`[{"id":1}]`, q, false},
 		{`{"id":1}`, nil, false},
+		{`{"subtotal":1,"xtotal":"total"}`, q, false},
+		{`{"subtotal":1,"totals":2,"a":"total!"}`, q, true},
+		{`{"total":1}`, q, false},
 	}
 	for _, tt := range tests {
-		if got := absentTop([]byte(tt.doc), tt.quoted); got != tt.want {
-			t.Errorf("absentTop(%s, %s) = %v, want %v", tt.doc, tt.quoted, got, tt.want)
+		if got := absentTop([]byte(tt.doc), tt.nq); got != tt.want {
+			t.Errorf("absentTop(%s, %s) = %v, want %v", tt.doc, tt.nq, got, tt.want)
 		}
 	}
 	for _, name := range []string{`a"b`, `a\b`, "a\tb"} {
-		if quotedName(name) != nil {
-			t.Errorf("quotedName(%q) = %s, want nil", name, quotedName(name))
+		if nameQuote(name) != nil {
+			t.Errorf("nameQuote(%q) = %s, want nil", name, nameQuote(name))
 		}
 	}
 }
@@ -370,7 +387,7 @@ func TestMappingProc_SetOne_MatchesSetResult(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := &mapSetter{path: p, quoted: quotedName(p.Segments()[0])}
+		s := &mapSetter{path: p, nameQuote: nameQuote(p.Segments()[0])}
 		for _, doc := range docs {
 			got, gotErr := m.setOne(nil, []byte(doc), record.New("", []byte(doc)), false, s, []byte(`7.5`))
 			want, wantErr := setResult(nil, []byte(doc), nil, p, []byte(`7.5`))
