@@ -12,6 +12,8 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
+
+	"github.com/conveyor-etl/conveyor-wasm/internal/suggest"
 )
 
 // Condition decides whether a record takes a route. Implementations are
@@ -136,6 +138,9 @@ const (
 
 var opSymbols = map[Op]string{OpEq: "==", OpNe: "!=", OpLt: "<", OpLe: "<=", OpGt: ">", OpGe: ">=", OpIn: "in"}
 
+// opNames are the ops' names, in the order messages list them.
+var opNames = []string{"eq", "ne", "lt", "le", "gt", "ge", "exists", "in"}
+
 // PayloadField compares a field of the JSON payload with value. path is a
 // dot-separated field path ("user.age"; a numeric segment indexes an
 // array: "items.0.sku"). value is a JSON-like Go value: nil, bool, a
@@ -177,7 +182,7 @@ func PayloadField(path string, op Op, value any) (Condition, error) {
 			return nil, fmt.Errorf("payload field %q: op in needs a list value, got %s", path, kindOf(nv))
 		}
 	default:
-		return nil, fmt.Errorf("payload field %q: unknown op %q (want one of eq, ne, lt, le, gt, ge, exists, in)", path, op)
+		return nil, fmt.Errorf("payload field %q: unknown op %q (want one of %s)%s", path, op, strings.Join(opNames, ", "), suggest.DidYouMean(string(op), opNames))
 	}
 	return c, nil
 }

@@ -170,7 +170,8 @@ func TestPayloadField_Errors(t *testing.T) {
 	}{
 		{"", OpEq, 1, "payload field: empty path"},
 		{"a..b", OpEq, 1, `payload field "a..b": empty path segment`},
-		{"a", "like", 1, `payload field "a": unknown op "like" (want one of eq, ne, lt, le, gt, ge, exists, in)`},
+		{"a", "regex", 1, `payload field "a": unknown op "regex" (want one of eq, ne, lt, le, gt, ge, exists, in)`},
+		{"a", "exist", nil, `payload field "a": unknown op "exist" (want one of eq, ne, lt, le, gt, ge, exists, in) (did you mean "exists"?)`},
 		{"a", OpLt, true, `payload field "a": op lt needs a number or string value, got bool`},
 		{"a", OpExists, 1, `payload field "a": op exists takes no value`},
 		{"a", OpIn, "x", `payload field "a": op in needs a list value, got string`},

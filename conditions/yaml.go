@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/conveyor-etl/conveyor-wasm/internal/suggest"
 )
 
 // NodeSource returns the Source of a YAML scalar node in file.
@@ -111,7 +113,7 @@ func (p *nodeParser) cond(n *yaml.Node) Condition {
 		}
 		switch {
 		case !known:
-			p.errorf(k, "unknown condition %q: want one of %s", k.Value, strings.Join(structuredKeys, ", "))
+			p.errorf(k, "unknown condition %q: want one of %s%s", k.Value, strings.Join(structuredKeys, ", "), suggest.DidYouMean(k.Value, structuredKeys))
 		case key != nil:
 			p.errorf(k, "condition has both %q and %q: want exactly one", key.Value, k.Value)
 		default:
@@ -214,7 +216,7 @@ func (p *nodeParser) fields(what string, n *yaml.Node, allowed, required []strin
 		}
 		switch {
 		case !known:
-			p.errorf(k, "%s: unknown field %q (want %s)", what, k.Value, strings.Join(allowed, ", "))
+			p.errorf(k, "%s: unknown field %q (want %s)%s", what, k.Value, strings.Join(allowed, ", "), suggest.DidYouMean(k.Value, allowed))
 			ok = false
 		case out[k.Value] != nil:
 			p.errorf(k, "%s: duplicate field %q", what, k.Value)
@@ -253,7 +255,7 @@ func (p *nodeParser) payload(n *yaml.Node) Condition {
 	if o := f["op"]; o != nil {
 		op = Op(deref(o).Value)
 		if _, known := opSymbols[op]; !known && op != OpExists {
-			p.errorf(o, "payload: unknown op %q (want one of eq, ne, lt, le, gt, ge, exists, in)", op)
+			p.errorf(o, "payload: unknown op %q (want one of %s)%s", op, strings.Join(opNames, ", "), suggest.DidYouMean(string(op), opNames))
 			return nil
 		}
 	}

@@ -108,7 +108,7 @@ func TestParseNode_Errors(t *testing.T) {
 		{"not bool", "when: {cel: record.key}", []string{
 			"pipeline.yaml:1:13: condition must be bool, got string\n | record.key\n | ^"}},
 		{"unknown key", "when: {metadata_equal: {key: a, value: b}}", []string{
-			`pipeline.yaml:1:8: unknown condition "metadata_equal": want one of cel, and, or, not, metadata_equals, metadata_exists, payload`}},
+			`pipeline.yaml:1:8: unknown condition "metadata_equal": want one of cel, and, or, not, metadata_equals, metadata_exists, payload (did you mean "metadata_equals"?)`}},
 		{"two keys", "when: {metadata_exists: a, not: {metadata_exists: b}}", []string{
 			`pipeline.yaml:1:28: condition has both "metadata_exists" and "not": want exactly one`}},
 		{"empty mapping", "when: {}", []string{
@@ -124,11 +124,11 @@ func TestParseNode_Errors(t *testing.T) {
 		{"metadata_equals missing value", "when:\n  metadata_equals:\n    key: type\n", []string{
 			`pipeline.yaml:3:5: metadata_equals: missing field "value"`}},
 		{"metadata_equals unknown field", "when:\n  metadata_equals: {key: a, value: b, vlaue: c}\n", []string{
-			`pipeline.yaml:2:39: metadata_equals: unknown field "vlaue" (want key, value)`}},
+			`pipeline.yaml:2:39: metadata_equals: unknown field "vlaue" (want key, value) (did you mean "value"?)`}},
 		{"metadata_exists list", "when: {metadata_exists: [a]}", []string{
 			`pipeline.yaml:1:25: metadata_exists needs a metadata key`}},
-		{"payload bad op", "when: {payload: {field: a, op: like, value: 1}}", []string{
-			`pipeline.yaml:1:32: payload: unknown op "like" (want one of eq, ne, lt, le, gt, ge, exists, in)`}},
+		{"payload bad op", "when: {payload: {field: a, op: regex, value: 1}}", []string{
+			`pipeline.yaml:1:32: payload: unknown op "regex" (want one of eq, ne, lt, le, gt, ge, exists, in)`}},
 		{"payload missing value", "when: {payload: {field: a, op: gt}}", []string{
 			`pipeline.yaml:1:17: payload: missing field "value" (only op exists takes none)`}},
 		{"payload bad value", "when: {payload: {field: a, op: in, value: 3}}", []string{
@@ -142,13 +142,13 @@ when:
   and:
     - metadata_exists: type
     - recrd.key == "x"
-    - payload: {field: a, op: like, value: 1}
+    - payload: {field: a, op: regex, value: 1}
     - not: {bogus: 1}
     - or:
         - 'record.key + 1 == 2'
 `, []string{
 			"pipeline.yaml:5:7: undeclared reference to 'recrd.key' (did you mean 'record.key'?)\n | recrd.key == \"x\"\n | ^",
-			`pipeline.yaml:6:31: payload: unknown op "like" (want one of eq, ne, lt, le, gt, ge, exists, in)`,
+			`pipeline.yaml:6:31: payload: unknown op "regex" (want one of eq, ne, lt, le, gt, ge, exists, in)`,
 			`pipeline.yaml:7:13: unknown condition "bogus": want one of cel, and, or, not, metadata_equals, metadata_exists, payload`,
 			"pipeline.yaml:9:23: found no matching overload for '_+_' applied to '(string, int)'\n | record.key + 1 == 2\n | ...........^",
 		}},

@@ -2,7 +2,8 @@ package connectors
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/conveyor-etl/conveyor-wasm/internal/suggest"
 )
 
 // Enumerated is an optional interface of a connector's config: the keys
@@ -44,57 +45,5 @@ func CheckEnum(key, what, val string, valid []string) error {
 			return nil
 		}
 	}
-	msg := fmt.Sprintf("unknown %s %q (want %s)", what, val, orList(valid))
-	if best := closest(val, valid); best != "" {
-		msg += fmt.Sprintf(" (did you mean %q?)", best)
-	}
-	return &KeyError{Key: key, Err: fmt.Errorf("%s", msg)}
-}
-
-// orList formats values as "a, b or c".
-func orList(vals []string) string {
-	switch len(vals) {
-	case 0:
-		return "nothing"
-	case 1:
-		return vals[0]
-	}
-	return strings.Join(vals[:len(vals)-1], ", ") + " or " + vals[len(vals)-1]
-}
-
-// closest returns the candidate nearest to word by edit distance when it
-// is within 2 edits (ties: the first in candidates), or "": the rule of
-// the engine's other "did you mean" suggestions.
-func closest(word string, candidates []string) string {
-	if word == "" {
-		return ""
-	}
-	best, bestD := "", 3
-	for _, c := range candidates {
-		if d := editDistance(word, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance (by bytes).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return &KeyError{Key: key, Err: fmt.Errorf("unknown %s %q (want %s)%s", what, val, suggest.OrList(valid), suggest.DidYouMean(val, valid))}
 }

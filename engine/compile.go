@@ -14,6 +14,7 @@ import (
 	"github.com/conveyor-etl/conveyor-wasm/conditions"
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
 	"github.com/conveyor-etl/conveyor-wasm/engine/internal/decode"
+	"github.com/conveyor-etl/conveyor-wasm/internal/suggest"
 	"github.com/conveyor-etl/conveyor-wasm/plugins"
 	"github.com/conveyor-etl/conveyor-wasm/watermark"
 	"go.yaml.in/yaml/v3"
@@ -838,23 +839,10 @@ func (c *compiler) didYouMeanService(name string, cp capability) string {
 }
 
 // orList formats values as "a, b or c".
-func orList(vals []string) string {
-	if len(vals) < 2 {
-		return strings.Join(vals, "")
-	}
-	return strings.Join(vals[:len(vals)-1], ", ") + " or " + vals[len(vals)-1]
-}
+func orList(vals []string) string { return suggest.OrList(vals) }
 
 // didYouMeanIn suggests the closest of known names, or returns "".
-func didYouMeanIn(name string, known []string) string {
-	if name == "" {
-		return ""
-	}
-	if best := decode.Closest(name, known); best != "" {
-		return fmt.Sprintf(" (did you mean %q?)", best)
-	}
-	return ""
-}
+func didYouMeanIn(name string, known []string) string { return suggest.DidYouMean(name, known) }
 
 // WasmConfig configures a `wasm` service: a plugin module used by transform
 // and lookup stages.

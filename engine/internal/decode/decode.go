@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/conveyor-etl/conveyor-wasm/internal/suggest"
 )
 
 // Pos is a position in the user's file. A struct field of type Pos with the
@@ -356,7 +358,7 @@ func (d *Decoder) structValue(n *yaml.Node, v reflect.Value) {
 			continue
 		}
 		if f == nil {
-			d.errorf(k, "unknown key %q%s", k.Value, suggest(k.Value, fs))
+			d.errorf(k, "unknown key %q%s", k.Value, suggestKey(k.Value, fs))
 			continue
 		}
 		d.value(val, v.Field(f.index))
@@ -374,9 +376,9 @@ func inlineType(t reflect.Type) bool {
 	return t == nodeType || ok
 }
 
-// suggest proposes the closest known key, if one is close enough, or lists
+// suggestKey proposes the closest known key, if one is close enough, or lists
 // the known keys.
-func suggest(key string, fs []field) string {
+func suggestKey(key string, fs []field) string {
 	names := make([]string, len(fs))
 	for i, f := range fs {
 		names[i] = f.name
@@ -390,34 +392,7 @@ func suggest(key string, fs []field) string {
 // Closest returns the candidate nearest to word by edit distance when it is
 // within 2 edits (ties: the first in candidates), or "".
 func Closest(word string, candidates []string) string {
-	best, bestD := "", 3
-	for _, c := range candidates {
-		if d := distance(word, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// distance is the Levenshtein edit distance.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return suggest.Closest(word, candidates)
 }
 
 // FieldDoc documents one configuration field.

@@ -122,17 +122,6 @@ func TestFields_Docs(t *testing.T) {
 	}
 }
 
-func TestDistance(t *testing.T) {
-	for _, c := range []struct {
-		a, b string
-		d    int
-	}{{"", "", 0}, {"abc", "abc", 0}, {"evry", "every", 1}, {"kitten", "sitting", 3}} {
-		if got := distance(c.a, c.b); got != c.d {
-			t.Errorf("distance(%q,%q)=%d want %d", c.a, c.b, got, c.d)
-		}
-	}
-}
-
 type withRest struct {
 	Type string     `yaml:"type"`
 	Rest *yaml.Node `yaml:",inline"`
