@@ -104,5 +104,6 @@ func shortDecimal(s string) (f float64, ok bool) {
 	return f, true
 }
 
-// pow10 are the powers of ten shortDecimal divides by (fastfloat's).
+// pow10 are the powers of ten shortDecimal divides by (fastfloat's) and
+// appendShortDecimal scales by.
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}

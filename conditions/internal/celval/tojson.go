@@ -188,6 +188,9 @@ func appendFloat(dst []byte, f float64) ([]byte, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return dst, fmt.Errorf("double %v cannot be written as JSON", f)
 	}
+	if b, ok := appendShortDecimal(dst, f); ok {
+		return b, nil
+	}
 	// encoding/json's form: plain decimals in [1e-6, 1e21), exponents
 	// outside, with a one-digit negative exponent written e-7, not e-07.
 	format := byte('f')
@@ -202,6 +205,53 @@ func appendFloat(dst []byte, f float64) ([]byte, error) {
 		}
 	}
 	return dst, nil
+}
+
+// appendShortDecimal writes f as strconv.AppendFloat(dst, f, 'f', -1, 64)
+// does when f has a short decimal form, the common case of money and
+// quantities (7.5, 145.45, 13): it looks for the fewest fraction digits
+// j whose integer m = round(f * 10^j) gives back f (m / 10^j == f, both
+// exact and the division correctly rounded, so the text m·10^-j parses
+// to f). With |f|·10^j below 2^48, f·10^j is computed within 2^-4 of its
+// true value, so any integer within f's half-ulp at that scale is the
+// one round finds: the first j found is the shortest form, and the only
+// one of its length, which is what the shortest formatting picks. ok is
+// false (the caller formats) for zero, for |f| < 1e-6, and where no j
+// qualifies.
+func appendShortDecimal(dst []byte, f float64) (_ []byte, ok bool) {
+	a := math.Abs(f)
+	if !(a >= 1e-6) || a >= 1<<48 {
+		return dst, false
+	}
+	for j := 0; j < len(pow10); j++ {
+		p := pow10[j]
+		x := a * p
+		if x >= 1<<48 {
+			return dst, false
+		}
+		m := math.Round(x)
+		if m/p != a {
+			continue
+		}
+		u, pu := uint64(m), uint64(p)
+		if j > 0 && u%10 == 0 {
+			return dst, false // not the shortest: leave it to strconv
+		}
+		if f < 0 {
+			dst = append(dst, '-')
+		}
+		dst = strconv.AppendUint(dst, u/pu, 10)
+		if j == 0 {
+			return dst, true
+		}
+		dst = append(dst, '.')
+		frac := u % pu
+		for d := pu / 10; d > frac; d /= 10 {
+			dst = append(dst, '0') // leading zeros of the fraction
+		}
+		return strconv.AppendUint(dst, frac, 10), true
+	}
+	return dst, false
 }
 
 func appendMap(dst []byte, m traits.Mapper) ([]byte, error) {

@@ -2,7 +2,10 @@ package celval
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
 
@@ -154,4 +157,66 @@ func jsonEqual(a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return string(x) == string(y)
+}
+
+// checkShortDecimal: where appendShortDecimal writes f, it writes what
+// strconv's shortest formatting writes.
+func checkShortDecimal(t *testing.T, f float64) bool {
+	t.Helper()
+	got, ok := appendShortDecimal([]byte("x"), f)
+	if !ok {
+		if string(got) != "x" {
+			t.Fatalf("appendShortDecimal(%v) declined but wrote %q", f, got)
+		}
+		return false
+	}
+	if want := strconv.AppendFloat([]byte("x"), f, 'f', -1, 64); string(got) != string(want) {
+		t.Fatalf("appendShortDecimal(%v) = %s, strconv %s", f, got, want)
+	}
+	return true
+}
+
+func TestAppendShortDecimal_MatchesStrconv(t *testing.T) {
+	t.Parallel()
+	// Money and quantities, as a mapping computes them: a parsed price
+	// times a quantity (the benchmark's total), sums and quotients.
+	for i := 0; i < 200_000; i++ {
+		price, err := strconv.ParseFloat(fmt.Sprintf("%d.%02d", i%2000, i%100), 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []float64{price, price * float64(1+i%9), -price * float64(1+i%13), price + 0.1, price / 3, price * 1.1} {
+			checkShortDecimal(t, f)
+		}
+	}
+	// Short decimals at every scale, and random doubles.
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 200_000; i++ {
+		k := rng.IntN(16)
+		m := rng.Int64N(1 << 53)
+		checkShortDecimal(t, float64(m)/math.Pow(10, float64(k)))
+		checkShortDecimal(t, math.Float64frombits(rng.Uint64()))
+		checkShortDecimal(t, rng.Float64()*math.Pow(10, float64(rng.IntN(30)-8)))
+	}
+	// The edges of its range.
+	for _, f := range []float64{
+		0, math.Copysign(0, -1), 1e-6, math.Nextafter(1e-6, 0), math.Nextafter(1e-6, 1), 1 << 48, math.Nextafter(1<<48, 0),
+		1<<48 - 0.5, 1<<47 + 0.25, 0.1, 0.2, 0.1 + 0.2, 1.005, 2.675, 0.3, 1e15, 123456789.123456, 4503599627370495.5,
+		5e-324, math.MaxFloat64, 9007199254740993, 0.000001234, 100, 1e5, -7.5,
+	} {
+		checkShortDecimal(t, f)
+	}
+	// It decides the common cases itself.
+	for _, f := range []float64{7.5, 145.45, 13, -2.25, 0.01, 1234.5, 0.30000000000000004} {
+		if !checkShortDecimal(t, f) && f != 0.30000000000000004 {
+			t.Errorf("appendShortDecimal(%v) declined", f)
+		}
+	}
+}
+
+func FuzzAppendShortDecimal(f *testing.F) {
+	for _, x := range []float64{7.5, 0.1, 1e-6, 1 << 48, 123.456} {
+		f.Add(x)
+	}
+	f.Fuzz(func(t *testing.T, x float64) { checkShortDecimal(t, x) })
 }
