@@ -295,7 +295,7 @@ func TestCLI_Test_BadFiles(t *testing.T) {
 	cases := []struct{ name, test, want string }{
 		{"unknown sink", "cases: [{name: a, expect: {outt: {count: 1}}}]", `no sink "outt"`},
 		{"unknown source", "cases: [{name: a, inputs: {inn: []}}]", `no source "inn"`},
-		{"unknown key", "cases: [{name: a, expct: {}}]", "field expct not found"},
+		{"unknown key", "cases: [{name: a, expct: {}}]", `unknown key "expct" in a case (want name, inputs, expect, dead_letters, timeout, clock or steps) (did you mean "expect"?)`},
 		{"no cases", "pipeline: p.yaml", "no cases"},
 		{"bad assert", "cases: [{name: a, expect: {out: {assert: 'recrd.key'}}}]", "undeclared reference to 'recrd.key'"},
 		{"payload and file", "cases: [{name: a, inputs: {in: [{file: x, payload: 1}]}}]", "needs either payload or file"},

@@ -55,7 +55,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -111,9 +113,22 @@ type Step struct {
 	Line int `yaml:"-"`
 }
 
-// UnmarshalYAML keeps the step's line.
+// UnmarshalYAML keeps the step's line, and refuses unknown keys as the
+// strict decoder does elsewhere (Node.Decode would not).
 func (s *Step) UnmarshalYAML(n *yaml.Node) error {
 	type plain Step
+	if n.Kind == yaml.MappingNode {
+		keys := yamlKeys(reflect.TypeFor[Step]())
+		var unknown []string
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; !slices.Contains(keys, k.Value) {
+				unknown = append(unknown, fmt.Sprintf("line %d: field %s not found in type pipetest.Step", k.Line, k.Value))
+			}
+		}
+		if unknown != nil {
+			return &yaml.TypeError{Errors: unknown}
+		}
+	}
 	if err := n.Decode((*plain)(s)); err != nil {
 		return err
 	}
@@ -246,7 +261,7 @@ func Load(path string) (*File, error) {
 		d := yaml.NewDecoder(bytes.NewReader(text))
 		d.KnownFields(true)
 		if err := d.Decode(&pf); err != nil {
-			return nil, fmt.Errorf("%s: tests: %w", path, err)
+			return nil, yamlError(path, err)
 		}
 		f.Pipeline, f.Cases = filepath.Base(path), pf.Tests
 		if len(f.Cases) == 0 {
@@ -256,7 +271,7 @@ func Load(path string) (*File, error) {
 		d := yaml.NewDecoder(bytes.NewReader(text))
 		d.KnownFields(true)
 		if err := d.Decode(f); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, yamlError(path, err)
 		}
 	}
 	if f.Pipeline == "" {

@@ -191,7 +191,7 @@ tests:
 	if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if res := RunFile(context.Background(), path, Options{}); res.Err == nil || !strings.Contains(res.Err.Error(), "line 14: field expct not found") {
+	if res := RunFile(context.Background(), path, Options{}); res.Err == nil || !strings.Contains(res.Err.Error(), `orders.yaml:14: unknown key "expct" in a case`) {
 		t.Errorf("typo: %v", res.Err)
 	}
 }
