@@ -111,6 +111,70 @@ func (s *ChanSource) Read(ctx context.Context, out Emitter) error {
 // Close implements Source.
 func (s *ChanSource) Close() error { return nil }
 
+// StepSource is a source driven from Go one step at a time: Do runs a
+// function with the pipeline's emitter on the source's own goroutine and
+// returns once it has, so a test that calls Runner.WaitIdle after each
+// step knows exactly what the step did (`conveyor-wasm test` runs a case's
+// steps on it). End ends the input; the run ends once every source has.
+type StepSource struct {
+	steps chan func(context.Context, Emitter) error
+	errs  chan error
+	end   sync.Once
+}
+
+var _ Source = (*StepSource)(nil)
+
+// NewStepSource returns a StepSource waiting for its first step.
+func NewStepSource() *StepSource {
+	return &StepSource{steps: make(chan func(context.Context, Emitter) error), errs: make(chan error, 1)}
+}
+
+// Read implements Source: it runs the steps given to Do until End, or
+// until the run stops (ctx.Err()).
+func (s *StepSource) Read(ctx context.Context, out Emitter) error {
+	for {
+		select {
+		case f, ok := <-s.steps:
+			if !ok {
+				return nil
+			}
+			s.errs <- f(ctx, out)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Do runs f with the pipeline's emitter (and the source's context) on the
+// source's goroutine, once the run has started reading the source, and
+// returns f's error; or ctx's, if ctx ends first. Do and End are not to be
+// called concurrently.
+func (s *StepSource) Do(ctx context.Context, f func(context.Context, Emitter) error) error {
+	select {
+	case s.steps <- f:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-s.errs:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Emit is Do for one batch of records.
+func (s *StepSource) Emit(ctx context.Context, recs ...*record.Record) error {
+	return s.Do(ctx, func(ctx context.Context, out Emitter) error { return out.Emit(ctx, recs) })
+}
+
+// End ends the source's input (Read returns); calling it again does
+// nothing.
+func (s *StepSource) End() { s.end.Do(func() { close(s.steps) }) }
+
+// Close implements Source.
+func (s *StepSource) Close() error { return nil }
+
 // CollectSink is a Sink that keeps the records it is given, in memory: a
 // program or a test reads what a pipeline delivered with Records once the
 // run has returned (or while it runs: CollectSink is safe for concurrent

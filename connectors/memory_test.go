@@ -112,6 +112,43 @@ func TestChanSource_Read_StopsWithContext(t *testing.T) {
 	}
 }
 
+// A StepSource's steps run in order, each done when Do returns; errors come
+// back to the caller; End ends Read.
+func TestStepSource_Do(t *testing.T) {
+	t.Parallel()
+	s := NewStepSource()
+	em := &sliceEmitter{}
+	done := make(chan error)
+	go func() { done <- s.Read(context.Background(), em) }()
+	ctx := context.Background()
+	for i := range 3 {
+		if err := s.Emit(ctx, record.New("", []byte(fmt.Sprint(i)))); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(em.payloads()); got != i+1 {
+			t.Fatalf("after step %d: %d records emitted", i, got)
+		}
+	}
+	boom := errors.New("boom")
+	if err := s.Do(ctx, func(context.Context, Emitter) error { return boom }); !errors.Is(err, boom) {
+		t.Fatalf("Do = %v, want the step's error", err)
+	}
+	s.End()
+	s.End()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(em.payloads()); got != "[0 1 2]" {
+		t.Fatalf("emitted %s", got)
+	}
+	// Once the source is not read any more, Do gives up with its context.
+	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	if err := NewStepSource().Do(short, func(context.Context, Emitter) error { return nil }); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Do on a source nobody reads = %v", err)
+	}
+}
+
 func TestCollectSink_Records_OnlyFlushed(t *testing.T) {
 	t.Parallel()
 	s := NewCollectSink()

@@ -12,39 +12,15 @@ import (
 	"github.com/conveyor-etl/conveyor-wasm/watermark"
 )
 
-// stepSource is a source driven step by step from a test: each call runs
-// on the source's goroutine and returns once the emitter has returned, so
-// that Runner.WaitIdle after it covers what was emitted.
-type stepSource struct {
-	steps chan func(connectors.Emitter) error
-	errs  chan error
-}
+// stepSource is connectors.StepSource with test helpers.
+type stepSource struct{ *connectors.StepSource }
 
-func newStepSource() *stepSource {
-	return &stepSource{steps: make(chan func(connectors.Emitter) error), errs: make(chan error)}
-}
-
-func (s *stepSource) Read(ctx context.Context, out connectors.Emitter) error {
-	for {
-		select {
-		case f, ok := <-s.steps:
-			if !ok {
-				return nil
-			}
-			s.errs <- f(out)
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-func (s *stepSource) Close() error { return nil }
+func newStepSource() *stepSource { return &stepSource{connectors.NewStepSource()} }
 
 // do runs f on the source's goroutine and waits for it.
 func (s *stepSource) do(t *testing.T, f func(connectors.Emitter) error) {
 	t.Helper()
-	s.steps <- f
-	if err := <-s.errs; err != nil {
+	if err := s.Do(context.Background(), func(_ context.Context, out connectors.Emitter) error { return f(out) }); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -52,13 +28,13 @@ func (s *stepSource) do(t *testing.T, f func(connectors.Emitter) error) {
 // emit emits records with the given payloads in one batch.
 func (s *stepSource) emit(t *testing.T, payloads ...string) {
 	t.Helper()
-	s.do(t, func(out connectors.Emitter) error {
-		var recs []*record.Record
-		for _, p := range payloads {
-			recs = append(recs, record.New("", []byte(p)))
-		}
-		return out.Emit(context.Background(), recs)
-	})
+	var recs []*record.Record
+	for _, p := range payloads {
+		recs = append(recs, record.New("", []byte(p)))
+	}
+	if err := s.Emit(context.Background(), recs...); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // settledRun starts a run of src with in-memory sources a and b and the
@@ -95,8 +71,8 @@ func settledRun(t *testing.T, src string, clock watermark.Clock) (*Runner, map[s
 		done <- sum
 	}()
 	end := func() Summary {
-		close(srcs["a"].steps)
-		close(srcs["b"].steps)
+		srcs["a"].End()
+		srcs["b"].End()
 		sum := <-done
 		if n := r.inflight.Load(); n != 0 {
 			t.Errorf("%d batches still counted in flight after the run", n)

@@ -16,49 +16,13 @@ import (
 // settleTimeout bounds how long a step waits for the pipeline to settle.
 const settleTimeout = 10 * time.Second
 
-// stepSource is a source a case's steps drive: each step runs on the
-// source's goroutine (the engine's emitter is not shared), and the driver
-// waits for it.
+// stepSource is one source of a case run step by step.
 type stepSource struct {
-	steps chan func(context.Context, connectors.Emitter) error
-	errs  chan error
+	*connectors.StepSource
 	ended bool
 }
 
-func newStepSource() *stepSource {
-	return &stepSource{steps: make(chan func(context.Context, connectors.Emitter) error), errs: make(chan error, 1)}
-}
-
-func (s *stepSource) Read(ctx context.Context, out connectors.Emitter) error {
-	for {
-		select {
-		case f, ok := <-s.steps:
-			if !ok {
-				return nil
-			}
-			s.errs <- f(ctx, out)
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-func (s *stepSource) Close() error { return nil }
-
-// do runs f on the source's goroutine and returns its error.
-func (s *stepSource) do(ctx context.Context, f func(context.Context, connectors.Emitter) error) error {
-	select {
-	case s.steps <- f:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-s.errs:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func newStepSource() *stepSource { return &stepSource{StepSource: connectors.NewStepSource()} }
 
 // driver runs a case's steps against a running pipeline.
 type driver struct {
@@ -110,10 +74,10 @@ func (d *driver) do(ctx context.Context, kind string, st *Step) error {
 		if err != nil {
 			return err
 		}
-		return src.do(ctx, func(ctx context.Context, out connectors.Emitter) error { return ts.Read(ctx, out) })
+		return src.Do(ctx, func(ctx context.Context, out connectors.Emitter) error { return ts.Read(ctx, out) })
 	case "watermark":
 		t, _ := time.Parse(time.RFC3339Nano, st.Watermark) // checked by Load
-		return src.do(ctx, func(ctx context.Context, out connectors.Emitter) error {
+		return src.Do(ctx, func(ctx context.Context, out connectors.Emitter) error {
 			we, ok := out.(connectors.WatermarkEmitter)
 			if !ok {
 				return errors.New("the engine's emitter takes no watermark marks")
@@ -122,7 +86,7 @@ func (d *driver) do(ctx context.Context, kind string, st *Step) error {
 		})
 	case "end":
 		src.ended = true
-		close(src.steps)
+		src.End()
 		select {
 		case <-d.r.SourceDone(st.Source):
 			return nil
@@ -162,7 +126,7 @@ func (d *driver) endAll() {
 	for _, src := range d.srcs {
 		if !src.ended {
 			src.ended = true
-			close(src.steps)
+			src.End()
 		}
 	}
 }
