@@ -153,8 +153,10 @@ func (f *fanInRT) init() error {
 	if err != nil {
 		return err
 	}
-	f.m = m
 	f.capacity = fanInBuffer(fi.Buffer, s.BatchSize)
+	f.mu.Lock() // Runner.Tick may look at f.m from now on
+	defer f.mu.Unlock()
+	f.m = m
 	for _, in := range f.st.n.inputs {
 		f.ids = append(f.ids, m.AddInput(in.id, watermark.InputConfig{
 			Capacity:           f.capacity,
@@ -174,9 +176,13 @@ func (f *fanInRT) token() {
 }
 
 // poke makes the output loop run idle detection now (Runner.Tick).
+// The merger's inputs are stamped at once, under the lock, so that the
+// clock's time at this call is what counts (a harness moves a manual
+// clock right after); the loop then releases what that lets through.
 func (f *fanInRT) poke() {
 	f.mu.Lock()
-	if !f.finished {
+	if !f.finished && f.m != nil {
+		f.m.Tick()
 		f.token()
 		f.ticks++
 	}
