@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
 )
 
@@ -230,4 +232,35 @@ func TestIntOp_MatchesCEL(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzValueProgram_EvalJSON_Arith runs the recognized expressions on
+// arbitrary valid payloads, fast path against interpreter.
+func FuzzValueProgram_EvalJSON_Arith(f *testing.F) {
+	for _, p := range arithPayloads {
+		f.Add(p)
+	}
+	env := newEnv(f)
+	type pair struct{ fast, slow *ValueProgram }
+	var progs []pair
+	for _, tt := range arithExprs {
+		if !tt.fast {
+			continue
+		}
+		v, err := env.CompileJSON(tt.expr, Source{})
+		if err != nil {
+			f.Fatal(err)
+		}
+		slow := *v
+		slow.arith = nil
+		progs = append(progs, pair{v, &slow})
+	}
+	f.Fuzz(func(t *testing.T, payload string) {
+		if fastjson.Validate(payload) != nil {
+			return // the fast path reads only validated payloads
+		}
+		for _, p := range progs {
+			checkArith(t, p.fast, p.slow, payload)
+		}
+	})
 }
