@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -28,6 +29,17 @@ const crashChildEnv = "CONVEYOR_WASM_TEST_AS_CLI"
 func TestMain(m *testing.M) {
 	if os.Getenv(crashChildEnv) == "1" {
 		os.Exit(doMain(os.Args, os.Stdin, os.Stdout, os.Stderr))
+	}
+	// A test binary started with SIGINT ignored (a background job of a
+	// non-interactive shell, as CI scripts and `make ... &` start them)
+	// passes SIG_IGN on to the CLI children, and the CLI's second signal
+	// then restores that instead of the default (TestCLI_Run_SecondSignalKills
+	// waits for a kill that never comes). The children are meant to start as
+	// from a terminal: while Go handles SIGINT, the runtime resets it to
+	// SIG_DFL in every child it forks. The signals still go nowhere here,
+	// as they did while ignored.
+	if signal.Ignored(os.Interrupt) {
+		signal.Notify(make(chan os.Signal, 1), os.Interrupt)
 	}
 	os.Exit(m.Run())
 }
