@@ -153,8 +153,11 @@ type lookupStage struct {
 	fields  []string        // lookup fields, one per key part
 	from    [][]string      // record field paths; nil: the record key
 	result  jsonsplice.Path // result_field path
-	miss    LookupMissStrategy
-	def     []byte // JSON, with miss_strategy default
+	// resultQuote is result_field's first name and a closing quote, when
+	// the name needs no escaping (else nil): absentTop looks for it.
+	resultQuote []byte
+	miss        LookupMissStrategy
+	def         []byte // JSON, with miss_strategy default
 
 	scratch sync.Pool // *lookupScratch
 }
@@ -168,6 +171,7 @@ func newLookupStage(n *node, svc connectors.LookupService) (*lookupStage, error)
 		result:  jsonsplice.MustParsePath(c.ResultField), // checked by Compile
 		miss:    c.MissStrategy,
 	}
+	ls.resultQuote = nameQuote(ls.result.Segments()[0])
 	if ls.miss == "" {
 		ls.miss = LookupMissSkip
 	}
@@ -302,6 +306,21 @@ func (ls *lookupStage) scanKey(rec *record.Record, buf []byte, ends []int) (_ []
 			}
 			buf = append(buf, rec.Key...)
 		} else {
+			var raw []byte
+			if len(path) == 1 {
+				// Escape-free, valid: a scan that trusts both.
+				var found, sure bool
+				if raw, found, sure = topMember(p[i:], path[0]); !sure {
+					return buf, ends, false, false
+				} else if !found {
+					return buf, ends, false, true
+				}
+				if buf, ok = connectors.AppendKeyRaw(buf, raw); !ok {
+					return buf, ends, false, true
+				}
+				ends = append(ends, len(buf))
+				continue
+			}
 			raw, typ, off, err := jsonparser.Get(p, path...)
 			switch {
 			case errors.Is(err, jsonparser.KeyPathNotFoundError):
@@ -318,6 +337,117 @@ func (ls *lookupStage) scanKey(rec *record.Record, buf []byte, ends []int) (_ []
 		ends = append(ends, len(buf))
 	}
 	return buf, ends, true, true
+}
+
+// topMember returns the value of the first top-level member called name
+// in doc, which must start with '{' and be valid JSON without a backslash
+// (so that every string ends at the next quote and every name is written
+// as is): a string with its quotes, other values as their text. found is
+// false when there is no such member; sure is false when doc does not
+// look as it must (the caller then asks the parser).
+func topMember(doc []byte, name string) (raw []byte, found, sure bool) {
+	if len(doc) == 0 || doc[0] != '{' {
+		return nil, false, false
+	}
+	i := 1
+	for {
+		i = skipSpace(doc, i)
+		if i >= len(doc) {
+			return nil, false, false
+		}
+		switch doc[i] {
+		case '}':
+			return nil, false, true
+		case '"':
+		default:
+			return nil, false, false
+		}
+		j := bytes.IndexByte(doc[i+1:], '"')
+		if j < 0 {
+			return nil, false, false
+		}
+		key := doc[i+1 : i+1+j]
+		i = skipSpace(doc, i+j+2)
+		if i >= len(doc) || doc[i] != ':' {
+			return nil, false, false
+		}
+		i = skipSpace(doc, i+1)
+		end := skipValue(doc, i)
+		if end < 0 {
+			return nil, false, false
+		}
+		if string(key) == name {
+			return doc[i:end], true, true
+		}
+		i = skipSpace(doc, end)
+		if i >= len(doc) {
+			return nil, false, false
+		}
+		switch doc[i] {
+		case ',':
+			i++
+		case '}':
+			return nil, false, true
+		default:
+			return nil, false, false
+		}
+	}
+}
+
+// skipSpace returns the index of the first byte at or after i in doc that
+// is not JSON white space.
+func skipSpace(doc []byte, i int) int {
+	for i < len(doc) && (doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\n' || doc[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the JSON value at doc[i:] (valid and
+// escape-free, as for topMember), or -1.
+func skipValue(doc []byte, i int) int {
+	if i >= len(doc) {
+		return -1
+	}
+	switch doc[i] {
+	case '"':
+		j := bytes.IndexByte(doc[i+1:], '"')
+		if j < 0 {
+			return -1
+		}
+		return i + j + 2
+	case '{', '[':
+		depth := 0
+		for ; i < len(doc); i++ {
+			switch doc[i] {
+			case '"':
+				j := bytes.IndexByte(doc[i+1:], '"')
+				if j < 0 {
+					return -1
+				}
+				i += j + 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return -1
+	}
+	start := i
+	for i < len(doc) {
+		switch doc[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			if i == start {
+				return -1
+			}
+			return i
+		}
+		i++
+	}
+	return -1
 }
 
 // describeKey names a record's key for messages: customer_id="c1", with
@@ -467,12 +597,8 @@ func (ls *lookupStage) process(ctx context.Context, w *batchCtx, in, out []*reco
 			val = ls.def
 		}
 		start := len(slab)
-		var v *fastjson.Value // nil for a scanned payload: appendSet scans it
-		if rec.Parsed() {
-			v, _ = rec.JSON()
-		}
 		var err error
-		slab, err = setResult(slab, rec.Payload, v, ls.result, val)
+		slab, err = ls.setResult(slab, rec, val)
 		if err != nil {
 			slab = slab[:start]
 			w.deadLetter(rec, fmt.Sprintf("lookup %q: result_field %q: %v", ls.id, ls.result, err))
@@ -631,6 +757,21 @@ func (c *planLookups) close() {
 	}
 	clear(c.svcs)
 	clear(c.stages)
+}
+
+// setResult stores val at result_field in rec's payload, appended to dst:
+// the package's setResult, with the common case — a new member on a
+// source's compact object nobody parsed — checked with the name prepared
+// at build time (absentTop) instead of per record.
+func (ls *lookupStage) setResult(dst []byte, rec *record.Record, val []byte) ([]byte, error) {
+	if rec.Parsed() {
+		v, _ := rec.JSON()
+		return setResult(dst, rec.Payload, v, ls.result, val)
+	}
+	if absentTop(rec.Payload, ls.resultQuote) {
+		return ls.result.AppendNew(dst, rec.Payload, false, val), nil
+	}
+	return setResult(dst, rec.Payload, nil, ls.result, val)
 }
 
 // setResult stores val at p in the JSON object doc, appended to dst,

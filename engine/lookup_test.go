@@ -14,6 +14,7 @@ import (
 	"time"
 	"weak"
 
+	"github.com/buger/jsonparser"
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
 	"github.com/conveyor-etl/conveyor-wasm/engine/internal/jsonsplice"
 	"github.com/conveyor-etl/conveyor-wasm/engine/record"
@@ -860,4 +861,104 @@ func appendSet(dst, doc []byte, parsed *fastjson.Value, path []string, val []byt
 		return dst, err
 	}
 	return setResult(dst, doc, parsed, p, val)
+}
+
+// topMember, the scan of a one-name key_mappings path, gives what
+// jsonparser gives on every valid, escape-free object, or says it is
+// unsure.
+func TestTopMember_SameAsJSONParser(t *testing.T) {
+	t.Parallel()
+	docs := []string{
+		`{}`, `{ }`, `{"a":1}`, `{"a":"x","a":"y"}`, `{ "a" : "x" , "b" : 2 }`, `{"b":{"a":1},"a":2}`,
+		`{"b":[{"a":1},"]"],"a":[1,2]}`, `{"b":"{\"","a":3}`, `{"a":{"c":[1,{"d":"}"}]}}`, `{"a":null}`, `{"a":true,"b":false}`,
+		`{"a":-1.5e3}`, `{"ab":1,"a":2}`, `{"":1,"a":""}`, `{"b":"a","c":"\"a\""}`, `{"x":1}`, "{\"a\"\t:\n7\r}",
+		`{"id":0,"user":"u495","amount":603,"country":"IT","type":"buy","ts":1767225600000}`,
+	}
+	for _, doc := range docs {
+		checkTopMember(t, doc, "a")
+		checkTopMember(t, doc, "user")
+	}
+}
+
+func checkTopMember(t *testing.T, doc, name string) {
+	t.Helper()
+	if fastjson.Validate(doc) != nil || strings.Contains(doc, `\`) {
+		return
+	}
+	raw, found, sure := topMember([]byte(doc), name)
+	if !sure {
+		t.Errorf("topMember(%s, %q): unsure on a valid escape-free object", doc, name)
+		return
+	}
+	want, typ, off, err := jsonparser.Get([]byte(doc), name)
+	if errors.Is(err, jsonparser.KeyPathNotFoundError) {
+		if found {
+			t.Errorf("topMember(%s, %q) = %s, jsonparser finds none", doc, name, raw)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("jsonparser.Get(%s, %q): %v", doc, name, err)
+	}
+	if typ == jsonparser.String {
+		want = []byte(doc)[off-len(want)-2 : off]
+	}
+	if !found || string(raw) != string(want) {
+		t.Errorf("topMember(%s, %q) = %s, %v; jsonparser: %s", doc, name, raw, found, want)
+	}
+	// And the parser agrees on the value.
+	v := fastjson.MustParse(doc).Get(name)
+	if v == nil || v.String() != fastjson.MustParse(string(raw)).String() {
+		t.Errorf("topMember(%s, %q) = %s; fastjson: %v", doc, name, raw, v)
+	}
+}
+
+func FuzzTopMember(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `{"b":{"a":[1,"}"]},"a":"x"}`, ` { "a" : [ ] } `, `{"a":1,"a":2}`} {
+		f.Add(s, "a")
+	}
+	f.Fuzz(func(t *testing.T, doc, name string) {
+		if !strings.HasPrefix(doc, "{") || strings.ContainsAny(name, "\"\\") {
+			return
+		}
+		checkTopMember(t, doc, name)
+	})
+}
+
+// The stage's setResult (absentTop with the name prepared at build time)
+// gives what the package's setResult gives, parsed or not.
+func TestLookupStage_SetResult_SameAsSlowPath(t *testing.T) {
+	t.Parallel()
+	docs := []string{
+		`{}`, ` {} `, `{"a":1}`, `{"r":1}`, `{"a":"r"}`, `{"a":"\"r\""}`, `{"x":{"r":1}}`, ` {"a":1} `, `{"a":1,"r":{"s":2}}`,
+		`{"r\u0073":1}`, `{"a":"\u0072"}`, `[1]`, `{"ab":1}`,
+	}
+	svc, err := connectors.NewStaticLookup(&connectors.StaticLookupConfig{Rows: []map[string]any{{"id": "x"}}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, result := range []string{"r", "rs", "r.s", "a"} {
+		n := &node{id: "l", stage: &Stage{ID: "l", Type: StageLookup, Lookup: &LookupConfig{
+			KeyMappings: []LookupKeyMapping{{RecordField: "k", LookupField: "id"}}, ResultField: result,
+		}}}
+		ls, err := newLookupStage(n, svc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range docs {
+			for _, parsed := range []bool{false, true} {
+				rec := record.New("", []byte(doc))
+				rec.MarkValidJSON()
+				var v *fastjson.Value
+				if parsed {
+					v, _ = rec.JSON()
+				}
+				got, gerr := ls.setResult([]byte("p:"), rec, []byte(`{"v":1}`))
+				want, werr := setResult([]byte("p:"), []byte(doc), v, ls.result, []byte(`{"v":1}`))
+				if string(got) != string(want) || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+					t.Errorf("%s at %s (parsed %v): %s, %v; slow path %s, %v", doc, result, parsed, got, gerr, want, werr)
+				}
+			}
+		}
+	}
 }
