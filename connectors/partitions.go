@@ -28,6 +28,13 @@ type PartitionEmitter interface {
 // event time before t will follow from this source: its watermark rises to
 // t (it never goes back) and travels downstream at once, so a merge waiting
 // on this source moves on. A source without event time ignores it.
+//
+// MarkIdle says the source has nothing to send for now (an empty
+// partition, a broker's idle signal, a test case's idle mark): it stops
+// holding the watermark back, in the pipeline's tracker and at every merge
+// downstream, until it emits again. It is what the idle timeout does, at
+// once and for this source alone.
 type WatermarkEmitter interface {
 	EmitWatermark(ctx context.Context, t time.Time) error
+	MarkIdle(ctx context.Context) error
 }

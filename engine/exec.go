@@ -17,6 +17,7 @@ import (
 
 // job is one batch on its way through a parallel executor.
 type job struct {
+	idle  bool // a watermark-only batch that left every input idle
 	recs  []*record.Record
 	out   []*record.Record
 	masks []uint64
@@ -42,8 +43,8 @@ func (st *stageRT) run(ctx context.Context, w *worker, rep int) {
 			bc.wm, bc.dl = w.wm, bc.dl[:0]
 			out, masks = st.step(ctx, &bc, b.recs, out[:0], masks[:0])
 			st.emit(ctx, w, rep, &bc, len(b.recs), out, masks)
-		} else { // a watermark-only batch: pass the progress on
-			w.forwardWatermark(ctx)
+		} else { // a watermark-only batch: pass the progress (or the idleness) on
+			w.forwardProgress(ctx, b.idle && st.allIdle(rep))
 		}
 		if idle != nil && len(in) == 0 {
 			st.idle(ctx, w, idle)
@@ -125,7 +126,7 @@ func (st *stageRT) runParallel(ctx context.Context, w *worker, rep int) {
 			st.emit(ctx, w, rep, &j.bc, len(j.recs), j.out, j.masks)
 		} else {
 			w.wm = j.bc.wm
-			w.forwardWatermark(ctx)
+			w.forwardProgress(ctx, j.idle)
 		}
 		j.recs, j.out = nil, j.out[:0]
 		free <- j
@@ -166,6 +167,7 @@ func (st *stageRT) runParallel(ctx context.Context, w *worker, rep int) {
 		}
 		j := <-free
 		j.recs, j.done = b.recs, make(chan struct{})
+		j.idle = len(b.recs) == 0 && b.idle && st.allIdle(rep)
 		j.bc = batchCtx{r: st.r, stage: st.n.id, rep: rep, wm: st.inputWM(rep), dl: j.bc.dl[:0]}
 		if len(b.recs) == 0 {
 			close(j.done)

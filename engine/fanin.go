@@ -167,6 +167,21 @@ func (f *fanInRT) init() error {
 	return nil
 }
 
+// allIdle reports whether every input still open is idle (and one is):
+// the merge has nothing to send for now. Under mu.
+func (f *fanInRT) allIdle() bool {
+	some := false
+	for _, id := range f.ids {
+		switch f.m.Status(id).State {
+		case watermark.Idle:
+			some = true
+		case watermark.Active:
+			return false
+		}
+	}
+	return some
+}
+
 // token counts a wake-up the output loop will act on; under mu.
 func (f *fanInRT) token() {
 	if !f.finished {
@@ -233,6 +248,9 @@ func (f *fanInRT) input(k int) {
 			}
 		}
 		f.m.Advance(id, watermark.Watermark(b.wm))
+		if b.idle {
+			f.m.MarkIdle(id)
+		}
 		f.token()
 		f.mu.Unlock()
 		f.signal()
@@ -291,6 +309,7 @@ func (f *fanInRT) run(ctx context.Context, w *worker) {
 		if done {
 			f.finished = true
 		}
+		idle := f.allIdle()
 		f.mu.Unlock()
 		f.space.Broadcast()
 
@@ -311,7 +330,11 @@ func (f *fanInRT) run(ctx context.Context, w *worker) {
 		f.r.obs.StageBatch(f.st.n.id, int(nin), len(out), time.Since(start))
 		w.dispatch(ctx, out, nil)
 		w.flush(ctx)
-		w.forwardWatermark(ctx)
+		if idle && len(out) == 0 {
+			w.forwardIdle(ctx)
+		} else {
+			w.forwardWatermark(ctx)
+		}
 		f.r.inflight.Add(-tokens)
 		if done {
 			f.r.log.Debug("fan-in done", "stage", f.st.n.id, "stats", fmt.Sprintf("%+v", f.m.Stats()))

@@ -141,6 +141,10 @@ type batch struct {
 	from int   // index of the node that sent it
 	prod int   // the sender's producer index at the receiving stage
 	wm   int64 // the sender's output watermark after these records
+	// idle: the sender has nothing to send for now (a watermark-only
+	// batch): it stops holding the receiver's watermark back until its
+	// next batch.
+	idle bool
 }
 
 type stageRT struct {
@@ -214,13 +218,35 @@ func (st *stageRT) inputWM(ch int) int64 {
 	return minWatermark(st.inWM[ch], st.seen[ch], st.r.pl.settings.IdleTimeout, st.r.nowNano())
 }
 
+// allIdle reports whether every producer of queue ch that has not
+// finished is idle, and one is: the stage then has nothing to send either.
+func (st *stageRT) allIdle(ch int) bool {
+	idle := st.r.pl.settings.IdleTimeout
+	now := st.r.nowNano()
+	some := false
+	for i := range st.inWM[ch] {
+		if st.inWM[ch][i].Load() == wmMax {
+			continue
+		}
+		if !isIdle(st.seen[ch][i].Load(), idle, now) {
+			return false
+		}
+		some = true
+	}
+	return some
+}
+
 // received records the watermark of a batch taken from queue ch.
 func (st *stageRT) received(b batch, ch int) {
 	if b.prod < 0 || b.prod >= len(st.prodIndex) {
 		return
 	}
 	wms := st.inWM[ch]
-	st.seen[ch][b.prod].Store(st.r.nowNano())
+	if b.idle {
+		st.seen[ch][b.prod].Store(idleMark)
+	} else {
+		st.seen[ch][b.prod].Store(st.r.nowNano())
+	}
 	for {
 		old := wms[b.prod].Load()
 		if b.wm <= old || wms[b.prod].CompareAndSwap(old, b.wm) {

@@ -245,3 +245,52 @@ edges: [{from: a, to: write}, {from: b, to: write}]
 		t.Fatalf("the record 2m ahead of the run clock (max_future 1m): %s", sum)
 	}
 }
+
+// A source's idle mark (connectors.WatermarkEmitter.MarkIdle) frees the
+// merge at once, through the stage between them, with no idle timeout
+// configured; the source's next records make it hold again.
+func TestRunner_Run_SourceIdleMark(t *testing.T) {
+	t.Parallel()
+	r, srcs, out, end := settledRun(t, fmt.Sprintf(twoInputMerge, ""), nil)
+	srcs["b"].emit(t, `{"ts":2000}`, `{"ts":3000}`)
+	srcs["a"].emit(t, `{"ts":1000,"keep":true}`)
+	waitIdle(t, r)
+	if got := payloadTimes(t, out); got != "" {
+		t.Fatalf("released %q while a holds the merge at 999 ms", got)
+	}
+	state := func(name string) string {
+		for _, s := range r.Summary().Sources {
+			if s.Source == name {
+				return s.State
+			}
+		}
+		return "missing"
+	}
+	srcs["a"].do(t, func(out connectors.Emitter) error {
+		return out.(connectors.WatermarkEmitter).MarkIdle(context.Background())
+	})
+	waitIdle(t, r)
+	if got := payloadTimes(t, out); got != "1000 2000" {
+		t.Fatalf("released %q after a's idle mark, want 1000 2000 (b holds at 2999 ms)", got)
+	}
+	if got := state("a"); got != "idle" {
+		t.Errorf("a is %s in the tracker, want idle", got)
+	}
+	// a is back; once its record has reached the merge, a holds it again.
+	// (Had b's next record reached the merge first, the merge would have
+	// moved past 4000 without a, and a's record would be late there.)
+	srcs["a"].emit(t, `{"ts":4000,"keep":true}`)
+	waitIdle(t, r)
+	srcs["b"].emit(t, `{"ts":5000}`)
+	waitIdle(t, r)
+	if got := payloadTimes(t, out); got != "1000 2000 3000" {
+		t.Fatalf("released %q once a is back, want 1000 2000 3000 (a holds at 3999 ms)", got)
+	}
+	if got := state("a"); got != "active" {
+		t.Errorf("a is %s in the tracker after its records, want active", got)
+	}
+	sum := end()
+	if got := payloadTimes(t, out); got != "1000 2000 3000 4000 5000" {
+		t.Fatalf("after the end: %q (%s)", got, sum)
+	}
+}

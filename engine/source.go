@@ -106,6 +106,7 @@ type partState struct {
 	gen    *watermark.Generator
 	id     watermark.SourceID
 	lastWM int64
+	idle   bool // marked idle (MarkIdle) and not heard from since
 }
 
 var _ connectors.PartitionEmitter = (*emitter)(nil)
@@ -160,6 +161,10 @@ func (e *emitter) emit(ctx context.Context, recs []*record.Record, ps *partState
 	start := time.Now()
 	r.counts.in.Add(int64(len(recs)))
 	e.s.out.Add(int64(len(recs)))
+	if ps.idle {
+		ps.idle = false
+		r.clock.touch(ps.id) // back: it holds the watermark again
+	}
 	kept := recs[:0]
 	for _, rec := range recs {
 		e.track(rec)
@@ -192,17 +197,48 @@ func (e *emitter) EmitWatermark(ctx context.Context, t time.Time) error {
 		return nil // no event time here: nothing waits on this source
 	}
 	wm := watermark.Watermark(t.UnixNano())
-	for _, ps := range e.parts {
+	for _, ps := range e.states() {
 		ps.gen.Advance(wm)
+		if ps.idle {
+			ps.idle = false
+			e.s.r.clock.touch(ps.id)
+		}
 		e.publish(ps, ps.gen.Current())
-	}
-	if e.parts == nil {
-		e.base.gen.Advance(wm)
-		e.publish(e.base, e.base.gen.Current())
 	}
 	e.s.outWM.Store(e.outWM())
 	e.w.forwardWatermark(e.hard)
 	return e.hard.Err()
+}
+
+// MarkIdle implements connectors.WatermarkEmitter: the source (every
+// partition of it) stops holding the watermark back, in the tracker and
+// downstream, until it emits again.
+func (e *emitter) MarkIdle(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if e.s.gen == nil {
+		return nil
+	}
+	for _, ps := range e.states() {
+		ps.idle = true
+		e.s.r.clock.markIdle(ps.id)
+	}
+	e.w.forwardIdle(e.hard)
+	return e.hard.Err()
+}
+
+// states are the event-time states the source speaks through: its
+// partitions', or its own.
+func (e *emitter) states() []*partState {
+	if e.parts == nil {
+		return []*partState{e.base}
+	}
+	out := make([]*partState, 0, len(e.parts))
+	for _, ps := range e.parts {
+		out = append(out, ps)
+	}
+	return out
 }
 
 // publish tells the pipeline's tracker a new watermark of ps.

@@ -179,6 +179,22 @@ func (c *eventClock) finish(id watermark.SourceID) {
 	c.mu.Unlock()
 }
 
+// markIdle declares a tracker input idle until its next update.
+func (c *eventClock) markIdle(id watermark.SourceID) {
+	c.mu.Lock()
+	c.tr.MarkIdle(id)
+	c.combined.Store(int64(c.tr.Combined()))
+	c.mu.Unlock()
+}
+
+// touch records activity of a tracker input (an idle one rejoins).
+func (c *eventClock) touch(id watermark.SourceID) {
+	c.mu.Lock()
+	c.tr.UpdateID(id, c.tr.Watermark(id))
+	c.combined.Store(int64(c.tr.Combined()))
+	c.mu.Unlock()
+}
+
 func (c *eventClock) tick() {
 	c.mu.Lock()
 	c.tr.Tick()
@@ -245,6 +261,15 @@ func (w *worker) handleLate(rec *record.Record, policy LatePolicy, reason string
 	return false
 }
 
+// idleMark, as a producer's last-seen time, marks it idle until it sends
+// again (an idle batch).
+const idleMark = math.MinInt64
+
+// isIdle reports whether a producer last seen at seen is idle at now.
+func isIdle(seen int64, idle time.Duration, now int64) bool {
+	return seen == idleMark || idle > 0 && now-seen > int64(idle)
+}
+
 // minInt64 of a producer watermark list, skipping idle producers.
 func minWatermark(wms []atomic.Int64, seen []atomic.Int64, idle time.Duration, now int64) int64 {
 	m, mAll := int64(math.MaxInt64), int64(math.MaxInt64)
@@ -252,7 +277,7 @@ func minWatermark(wms []atomic.Int64, seen []atomic.Int64, idle time.Duration, n
 	for i := range wms {
 		wm := wms[i].Load()
 		mAll = min(mAll, wm)
-		if idle > 0 && wm != wmMax && now-seen[i].Load() > int64(idle) {
+		if wm != wmMax && isIdle(seen[i].Load(), idle, now) {
 			continue
 		}
 		active = true

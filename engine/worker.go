@@ -19,8 +19,10 @@ type worker struct {
 	// pend holds records waiting to be sent, one slot per (route, queue).
 	pend  [][]*record.Record
 	slots []slot
-	// slotWM is the watermark last sent on each slot.
-	slotWM []int64
+	// slotWM is the watermark last sent on each slot; idleSent, that the
+	// last thing sent on every slot said idle.
+	slotWM   []int64
+	idleSent bool
 	base   []int // first slot of each route
 	nslot  []int // number of slots of each route
 	dl     []dlItem
@@ -268,6 +270,7 @@ func (w *worker) flush(ctx context.Context) {
 		select {
 		case sl.st.inputs[sl.ch] <- batch{recs: recs, from: w.n.idx, prod: sl.prod, wm: wm}:
 			w.slotWM[i] = wm
+			w.idleSent = false
 			w.edges[sl.route].Add(int64(len(recs)))
 			w.r.obs.EdgeRecords(w.n.id, sl.st.n.id, len(recs))
 		case <-ctx.Done():
@@ -289,24 +292,51 @@ func (w *worker) flush(ctx context.Context) {
 // whole batch, a route no record took, a source's watermark mark. A merge
 // downstream then moves on without waiting for a record (or the idle
 // timeout) from this path. The end of input is left to finish.
+//
+// After an idle mark, it is sent on every queue even if the watermark did
+// not move: the node is active again and holds the watermark back again.
 func (w *worker) forwardWatermark(ctx context.Context) {
 	wm := w.outWM()
-	if wm == wmMin || wm == wmMax {
+	wasIdle := w.idleSent
+	if wm == wmMax || wm == wmMin && !wasIdle {
 		return
 	}
 	for i, sl := range w.slots {
-		if w.slotWM[i] >= wm {
+		if w.slotWM[i] >= wm && !wasIdle {
 			continue
 		}
 		w.r.inflight.Add(1)
 		select {
 		case sl.st.inputs[sl.ch] <- batch{from: w.n.idx, prod: sl.prod, wm: wm}:
 			w.slotWM[i] = wm
+			w.idleSent = false
 		case <-ctx.Done():
 			w.r.inflight.Add(-1)
 			return
 		}
 	}
+}
+
+// forwardIdle tells every queue downstream that this node has nothing to
+// send for now (all its inputs are idle): it stops holding their
+// watermarks back until it sends again. Said once until something else is
+// sent.
+func (w *worker) forwardIdle(ctx context.Context) {
+	if w.idleSent {
+		return
+	}
+	wm := w.outWM()
+	for i, sl := range w.slots {
+		w.r.inflight.Add(1)
+		select {
+		case sl.st.inputs[sl.ch] <- batch{from: w.n.idx, prod: sl.prod, wm: wm, idle: true}:
+			w.slotWM[i] = max(w.slotWM[i], wm)
+		case <-ctx.Done():
+			w.r.inflight.Add(-1)
+			return
+		}
+	}
+	w.idleSent = true
 }
 
 // sendDeadLetters hands the worker's dead letters to the dead-letter sink.
@@ -377,4 +407,14 @@ func (w *worker) finish() {
 func end(rec *record.Record, o record.Outcome) {
 	rec.Ack.End(o)
 	rec.Release()
+}
+
+// forwardProgress passes on a watermark-only batch's news: the idleness
+// of every input, or else the watermark.
+func (w *worker) forwardProgress(ctx context.Context, idle bool) {
+	if idle {
+		w.forwardIdle(ctx)
+		return
+	}
+	w.forwardWatermark(ctx)
 }

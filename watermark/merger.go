@@ -450,6 +450,15 @@ func (m *Merger[T]) Advance(in InputID, wm Watermark) {
 	m.tr.touch(sid)
 }
 
+// MarkIdle declares input in idle at once (see [Tracker.MarkIdle]): it
+// stops holding the merge back until its next Push or Advance. Items it has
+// buffered are still released in order as the watermark passes them.
+func (m *Merger[T]) MarkIdle(in InputID) {
+	if !m.inputs[in].closed {
+		m.tr.MarkIdle(SourceID(in))
+	}
+}
+
 // Close marks the end of input in: its watermark becomes Max and it no
 // longer holds the merge back. Its buffered items are still emitted. Once
 // every input is closed, Drain returns all remaining items. Once every input

@@ -654,3 +654,27 @@ func checkMergeProperties(t *testing.T, seed int64) MergerStats {
 	}
 	return s
 }
+
+// An input marked idle stops holding the merge at once; its next push
+// makes it hold again.
+func TestMerger_MarkIdle(t *testing.T) {
+	t.Parallel()
+	m, _, _ := newTestMerger(t, MergerConfig[item]{})
+	a := m.AddInput("a", InputConfig{})
+	b := m.AddInput("b", InputConfig{})
+	m.Push(b, item{1, 1, 5})
+	m.Push(a, item{2, 0, 10})
+	m.Push(a, item{3, 0, 20})
+	if got := ids(m.Drain(nil)); len(got) != 0 {
+		t.Fatalf("Drain = %v, want none (b holds at 4)", got)
+	}
+	m.MarkIdle(b)
+	if got := ids(m.Drain(nil)); !slices.Equal(got, []int{1, 2}) {
+		t.Fatalf("Drain after b idles = %v, want [1 2] (a's watermark is 19)", got)
+	}
+	m.Push(b, item{4, 1, 25})
+	m.Push(a, item{5, 0, 40})
+	if got := ids(m.Drain(nil)); !slices.Equal(got, []int{3}) {
+		t.Errorf("Drain after b is back = %v, want [3] (b holds at 24)", got)
+	}
+}

@@ -331,6 +331,22 @@ func (t *Tracker) Tick() Watermark {
 	return t.combined
 }
 
+// MarkIdle declares source id idle at once, as the idle timeout would
+// (an input that knows it has nothing to send: a partition with no data, a
+// broker's idle signal): it stops holding the combined watermark back until
+// its next update. It does nothing to a finished or already idle source.
+func (t *Tracker) MarkIdle(id SourceID) {
+	s := &t.srcs[id]
+	if s.state != Active {
+		return
+	}
+	s.state = Idle
+	s.touched = false
+	t.active--
+	t.setLeaf(id, Max)
+	t.recompute()
+}
+
 // recompute raises the combined watermark after the set of active sources
 // changed. It never lowers it.
 func (t *Tracker) recompute() {

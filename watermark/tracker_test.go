@@ -399,3 +399,39 @@ func TestSourceState_String(t *testing.T) {
 		t.Error("Combine.String")
 	}
 }
+
+// An explicit idle mark takes effect at once, whatever the idle timeout
+// (none here), and the source's next update makes it active again.
+func TestTracker_MarkIdle(t *testing.T) {
+	t.Parallel()
+	tr, _ := newTestTracker(0, 0)
+	a, b := tr.Source("a"), tr.Source("b")
+	tr.UpdateID(a, 100)
+	tr.UpdateID(b, 50)
+	if got := tr.Combined(); got != 50 {
+		t.Fatalf("Combined = %#v, want 50", got)
+	}
+	tr.MarkIdle(b)
+	if got := tr.Combined(); got != 100 || tr.State(b) != Idle {
+		t.Fatalf("after MarkIdle(b): Combined = %#v, b %v; want 100, idle", got, tr.State(b))
+	}
+	tr.MarkIdle(b) // again: nothing changes
+	tr.UpdateID(b, 150)
+	if tr.State(b) != Active {
+		t.Fatalf("b is %v after its update, want active", tr.State(b))
+	}
+	tr.UpdateID(a, 300)
+	if got := tr.Combined(); got != 150 {
+		t.Errorf("Combined = %#v, want 150 (b holds it again)", got)
+	}
+	tr.MarkIdle(a)
+	tr.MarkIdle(b) // every source idle: the default AllIdle policy holds
+	if got := tr.Combined(); got != 150 {
+		t.Errorf("Combined = %#v with all idle, want 150 (held)", got)
+	}
+	tr.Finish(a)
+	tr.MarkIdle(a) // finished: stays finished
+	if tr.State(a) != Finished {
+		t.Errorf("a is %v, want finished", tr.State(a))
+	}
+}

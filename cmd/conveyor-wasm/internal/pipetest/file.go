@@ -41,6 +41,7 @@
 //	  - source: north                # records, emitted as one batch
 //	    records: [{payload: {ts: 1767225601000}}]
 //	  - {source: south, watermark: 2026-01-01T00:00:05Z}   # a watermark mark
+//	  - {source: south, idle: true}  # an idle mark: south stops holding the watermark back
 //	  - advance: 10s                 # the clock moves; idle inputs stop holding the merge
 //	  - expect: {merged: {count: 1}} # what the sinks have so far
 //	  - {source: north, end: true}   # the source's input ends
@@ -102,6 +103,7 @@ type Step struct {
 	Source    string        `yaml:"source"`
 	Records   []Input       `yaml:"records"`
 	Watermark string        `yaml:"watermark"`
+	Idle      bool          `yaml:"idle"`
 	End       bool          `yaml:"end"`
 	Advance   time.Duration `yaml:"advance"`
 	// Expect and DeadLetters are checked against everything received so
@@ -145,6 +147,9 @@ func (s *Step) kind() (string, error) {
 	if s.Watermark != "" {
 		kinds = append(kinds, "watermark")
 	}
+	if s.Idle {
+		kinds = append(kinds, "idle")
+	}
 	if s.End {
 		kinds = append(kinds, "end")
 	}
@@ -156,13 +161,13 @@ func (s *Step) kind() (string, error) {
 	}
 	switch {
 	case len(kinds) == 0:
-		return "", fmt.Errorf("a step needs one of records, watermark or end (with source), advance, or expect/dead_letters")
+		return "", fmt.Errorf("a step needs one of records, watermark, idle or end (with source), advance, or expect/dead_letters")
 	case len(kinds) > 1:
 		return "", fmt.Errorf("a step does one thing; this one has %s", strings.Join(kinds, " and "))
 	}
 	k := kinds[0]
 	switch k {
-	case "records", "watermark", "end":
+	case "records", "watermark", "idle", "end":
 		if s.Source == "" {
 			return "", fmt.Errorf("%s needs source: the source it is for", k)
 		}

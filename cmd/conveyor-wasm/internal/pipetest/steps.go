@@ -84,6 +84,14 @@ func (d *driver) do(ctx context.Context, kind string, st *Step) error {
 			}
 			return we.EmitWatermark(ctx, t)
 		})
+	case "idle":
+		return src.Do(ctx, func(ctx context.Context, out connectors.Emitter) error {
+			we, ok := out.(connectors.WatermarkEmitter)
+			if !ok {
+				return errors.New("the engine's emitter takes no idle marks")
+			}
+			return we.MarkIdle(ctx)
+		})
 	case "end":
 		src.ended = true
 		src.End()

@@ -124,7 +124,7 @@ func TestRunFile_Steps_DoesNotSettle(t *testing.T) {
 func TestLoad_Steps_Errors(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ steps, want string }{
-		{"      - {source: a}", `p_test.yaml:4: case "c": a step needs one of records, watermark or end`},
+		{"      - {source: a}", `p_test.yaml:4: case "c": a step needs one of records, watermark, idle or end`},
 		{"      - {source: a, end: true, advance: 1s}", "a step does one thing; this one has end and advance"},
 		{"      - {records: [{payload: {ts: 1}}]}", "records needs source: the source it is for"},
 		{"      - {source: a, advance: 1s}", "advance takes no source"},
