@@ -223,8 +223,9 @@ edges: [{from: in, to: s}]
 	}
 	kills := 0
 	for {
-		cmd := cliProcess(t, "run", "--progress", "0", "--state-dir", state, pipeline)
-		var stderr bytes.Buffer
+		// At debug level the CLI says when its SIGINT handling is on.
+		cmd := cliProcess(t, "--log-level", "debug", "run", "--progress", "0", "--state-dir", state, pipeline)
+		var stderr syncBuffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -252,6 +253,16 @@ edges: [{from: in, to: s}]
 				t.Fatalf("output has %d of %d ids after %d kills:\n%s", len(ids), total, kills, stderr.String())
 			}
 			time.Sleep(50 * time.Millisecond)
+		}
+		// The output can be complete before this run has started (an
+		// earlier run delivered everything before its kill): a SIGINT
+		// before the CLI handles it kills the process instead of draining.
+		for !strings.Contains(stderr.String(), `msg="running:`) {
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				t.Fatalf("the last run did not start:\n%s", stderr.String())
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 		_ = cmd.Process.Signal(syscall.SIGINT)
 		err := cmd.Wait()
