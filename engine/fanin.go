@@ -309,7 +309,9 @@ func (f *fanInRT) run(ctx context.Context, w *worker) {
 		if done {
 			f.finished = true
 		}
-		idle := f.allIdle()
+		// Idle only with nothing held back: what the merge still holds
+		// would be late behind a downstream merge that moved on without it.
+		idle := f.allIdle() && f.m.Len() == 0
 		f.mu.Unlock()
 		f.space.Broadcast()
 

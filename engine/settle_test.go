@@ -37,7 +37,7 @@ func (s *stepSource) emit(t *testing.T, payloads ...string) {
 	}
 }
 
-// settledRun starts a run of src with in-memory sources a and b and the
+// settledRun starts a run of src with its sources in memory and the
 // sink service out collected; it returns the runner, the sink, and a
 // function that ends the sources and returns the summary.
 func settledRun(t *testing.T, src string, clock watermark.Clock) (*Runner, map[string]*stepSource, *connectors.CollectSink, func() Summary) {
@@ -50,11 +50,16 @@ func settledRun(t *testing.T, src string, clock watermark.Clock) (*Runner, map[s
 	if err != nil {
 		t.Fatal(err)
 	}
-	srcs := map[string]*stepSource{"a": newStepSource(), "b": newStepSource()}
+	srcs := map[string]*stepSource{}
+	sources := map[string]connectors.Source{}
+	for _, s := range plan.Pipeline().Sources {
+		srcs[s.Name] = newStepSource()
+		sources[s.Name] = srcs[s.Name]
+	}
 	out := connectors.NewCollectSink()
 	var dl strings.Builder
 	r, err := NewRunner(plan, RunOptions{
-		Sources:       map[string]connectors.Source{"a": srcs["a"], "b": srcs["b"]},
+		Sources:       sources,
 		Sinks:         map[string]connectors.Sink{"out": out},
 		DeadLetterOut: &dl,
 		Clock:         clock,
@@ -71,8 +76,9 @@ func settledRun(t *testing.T, src string, clock watermark.Clock) (*Runner, map[s
 		done <- sum
 	}()
 	end := func() Summary {
-		srcs["a"].End()
-		srcs["b"].End()
+		for _, s := range srcs {
+			s.End()
+		}
 		sum := <-done
 		if n := r.inflight.Load(); n != 0 {
 			t.Errorf("%d batches still counted in flight after the run", n)
@@ -292,5 +298,57 @@ func TestRunner_Run_SourceIdleMark(t *testing.T) {
 	sum := end()
 	if got := payloadTimes(t, out); got != "1000 2000 3000 4000 5000" {
 		t.Fatalf("after the end: %q (%s)", got, sum)
+	}
+}
+
+// Idleness travels through merges: a merge whose inputs are all idle, and
+// that holds nothing back, says so, and the merge behind it follows its
+// other input alone. One that still holds records does not (they would be
+// late behind the next merge).
+func TestRunner_Run_IdleThroughAMerge(t *testing.T) {
+	t.Parallel()
+	src := `id: nested
+sources:
+  - {name: a, type: generate, event_time: {field: ts, unit: ms}, watermark: {}}
+  - {name: b, type: generate, event_time: {field: ts, unit: ms}, watermark: {}}
+  - {name: c, type: generate, event_time: {field: ts, unit: ms}, watermark: {}}
+services: {out: {type: discard}}
+stages:
+  - {id: inner, type: fan_in, fan_in: {sources: [{source_name: a}, {source_name: b}]}}
+  - {id: outer, type: fan_in, fan_in: {sources: [{source_name: inner}, {source_name: c}]}}
+  - {id: write, type: sink, service_name: out}
+edges: [{from: outer, to: write}]
+`
+	r, srcs, out, end := settledRun(t, src, nil)
+	srcs["a"].emit(t, `{"ts":1000}`)
+	srcs["b"].emit(t, `{"ts":1500}`)
+	srcs["c"].emit(t, `{"ts":2000}`, `{"ts":3000}`)
+	waitIdle(t, r)
+	if got := payloadTimes(t, out); got != "" {
+		t.Fatalf("released %q while a holds both merges", got)
+	}
+	step := func(name, what string, f func(connectors.WatermarkEmitter) error, want string) {
+		t.Helper()
+		srcs[name].do(t, func(out connectors.Emitter) error { return f(out.(connectors.WatermarkEmitter)) })
+		waitIdle(t, r)
+		if got := payloadTimes(t, out); got != want {
+			t.Fatalf("after %s %s: released %q, want %q", name, what, got, want)
+		}
+	}
+	idle := func(e connectors.WatermarkEmitter) error { return e.MarkIdle(context.Background()) }
+	mark := func(e connectors.WatermarkEmitter) error {
+		return e.EmitWatermark(context.Background(), time.UnixMilli(1600))
+	}
+	// inner follows b (1499 ms): 1000 reaches outer (c at 2999).
+	step("a", "idles", idle, "1000")
+	// inner's inputs are all idle, but it holds 1500: it stays in outer.
+	step("b", "idles", idle, "1000")
+	// b's mark releases 1500 through both merges.
+	step("b", "marks 1600", mark, "1000 1500")
+	// Now inner is all idle and empty, and says so: outer follows c.
+	step("b", "idles again", idle, "1000 1500 2000")
+	end()
+	if got := payloadTimes(t, out); got != "1000 1500 2000 3000" {
+		t.Fatalf("after the end: %q", got)
 	}
 }
