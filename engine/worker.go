@@ -23,9 +23,9 @@ type worker struct {
 	// last thing sent on every slot said idle.
 	slotWM   []int64
 	idleSent bool
-	base   []int // first slot of each route
-	nslot  []int // number of slots of each route
-	dl     []dlItem
+	base     []int // first slot of each route
+	nslot    []int // number of slots of each route
+	dl       []dlItem
 	// wm is the worker's current input watermark (stages) — set per batch.
 	wm int64
 	// src is the source this worker reads for (nil for stages).
