@@ -355,12 +355,15 @@ func (p *lineParser) parse(line []byte, lineNo int64, sl *slot) (lineKind, error
 	if p.json {
 		// Validate now (cheap, no allocation) so malformed lines are
 		// rejected with their position; parse lazily, only if a stage
-		// reads the payload.
-		if err := fastjson.ValidateBytes(line); err != nil {
-			return lineReject, fmt.Errorf("malformed JSON: %w", err)
-		}
-		if err := checkJSONLimits(line, p.maxDepth); err != nil {
-			return lineReject, err
+		// reads the payload. validLine answers for the common line in
+		// one pass; the others get fastjson's and the limits' verdict.
+		if !validLine(line, p.maxDepth) {
+			if err := fastjson.ValidateBytes(line); err != nil {
+				return lineReject, fmt.Errorf("malformed JSON: %w", err)
+			}
+			if err := checkJSONLimits(line, p.maxDepth); err != nil {
+				return lineReject, err
+			}
 		}
 	}
 	rec := &sl.rec
