@@ -19,6 +19,11 @@ type PartitionEmitter interface {
 	// EndPartition says a partition will send nothing more (it was revoked,
 	// or read to its end): it no longer holds the watermark back.
 	EndPartition(partition string)
+	// IdlePartition says a partition has nothing to send for now (no
+	// message within the broker's poll, a consumer told so): it stops
+	// holding the watermark back until it sends again (see
+	// WatermarkEmitter.MarkIdle, which marks the whole source).
+	IdlePartition(ctx context.Context, partition string) error
 }
 
 // WatermarkEmitter is an optional interface of an Emitter, for sources that

@@ -352,3 +352,34 @@ edges: [{from: outer, to: write}]
 		t.Fatalf("after the end: %q", got)
 	}
 }
+
+// An idle partition stops holding its source's watermark back, in the
+// tracker and downstream; the source's other partitions go on.
+func TestRunner_Run_IdlePartition(t *testing.T) {
+	t.Parallel()
+	r, srcs, out, end := settledRun(t, fmt.Sprintf(twoInputMerge, ""), nil)
+	part := func(p, payload string) func(connectors.Emitter) error {
+		return func(out connectors.Emitter) error {
+			return out.(connectors.PartitionEmitter).EmitPartition(context.Background(), p, []*record.Record{record.New("", []byte(payload))})
+		}
+	}
+	srcs["a"].do(t, part("p1", `{"ts":1000,"keep":true}`))
+	srcs["a"].do(t, part("p2", `{"ts":5000,"keep":true}`))
+	srcs["b"].emit(t, `{"ts":2000}`, `{"ts":3000}`)
+	waitIdle(t, r)
+	if got := payloadTimes(t, out); got != "" {
+		t.Fatalf("released %q while p1 holds a at 999 ms", got)
+	}
+	srcs["a"].do(t, func(out connectors.Emitter) error {
+		return out.(connectors.PartitionEmitter).IdlePartition(context.Background(), "p1")
+	})
+	waitIdle(t, r)
+	// a follows p2 (4999 ms); b holds the merge at 2999.
+	if got := payloadTimes(t, out); got != "1000 2000" {
+		t.Fatalf("released %q after p1 idled, want 1000 2000", got)
+	}
+	end()
+	if got := payloadTimes(t, out); got != "1000 2000 3000 5000" {
+		t.Fatalf("after the end: %q", got)
+	}
+}

@@ -139,6 +139,31 @@ func (e *emitter) EmitPartition(ctx context.Context, partition string, recs []*r
 	return e.emit(ctx, recs, ps)
 }
 
+// IdlePartition implements connectors.PartitionEmitter: the partition
+// stops holding the watermark back, in the tracker and in the source's
+// output watermark, until it emits again; once every partition is idle, the
+// source says so downstream.
+func (e *emitter) IdlePartition(ctx context.Context, partition string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ps, ok := e.parts[partition]
+	if !ok || ps.idle {
+		return nil
+	}
+	ps.idle = true
+	e.s.r.clock.markIdle(ps.id)
+	e.s.outWM.Store(e.outWM())
+	for _, p := range e.parts {
+		if !p.idle {
+			e.w.forwardWatermark(e.hard)
+			return e.hard.Err()
+		}
+	}
+	e.w.forwardIdle(e.hard)
+	return e.hard.Err()
+}
+
 // EndPartition implements connectors.PartitionEmitter: the partition no
 // longer holds the watermark back (revoked, or read to its end).
 func (e *emitter) EndPartition(partition string) {
@@ -164,6 +189,7 @@ func (e *emitter) emit(ctx context.Context, recs []*record.Record, ps *partState
 	if ps.idle {
 		ps.idle = false
 		r.clock.touch(ps.id) // back: it holds the watermark again
+		e.s.outWM.Store(e.outWM())
 	}
 	kept := recs[:0]
 	for _, rec := range recs {
@@ -224,6 +250,7 @@ func (e *emitter) MarkIdle(ctx context.Context) error {
 		ps.idle = true
 		e.s.r.clock.markIdle(ps.id)
 	}
+	e.s.outWM.Store(e.outWM())
 	e.w.forwardIdle(e.hard)
 	return e.hard.Err()
 }
@@ -250,14 +277,20 @@ func (e *emitter) publish(ps *partState, wm watermark.Watermark) {
 }
 
 // outWM is the source's output watermark: its own, or the slowest of its
-// partitions'.
+// partitions' that are not idle (of all of them, when all are).
 func (e *emitter) outWM() int64 {
 	if e.parts == nil {
 		return e.base.lastWM
 	}
-	m := wmMax
+	m, mAll := wmMax, wmMax
 	for _, ps := range e.parts {
-		m = min(m, ps.lastWM)
+		mAll = min(mAll, ps.lastWM)
+		if !ps.idle {
+			m = min(m, ps.lastWM)
+		}
+	}
+	if m == wmMax {
+		return mAll
 	}
 	return m
 }
