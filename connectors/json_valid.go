@@ -228,7 +228,8 @@ func hasWord(line []byte, i int, w string) bool {
 }
 
 func skipJSONSpace(line []byte, i int) int {
-	for i < len(line) && (line[i] == ' ' || line[i] == '\t' || line[i] == '\n' || line[i] == '\r') {
+	// Compact JSON has none: one comparison decides.
+	for i < len(line) && line[i] <= ' ' && (line[i] == ' ' || line[i] == '\t' || line[i] == '\n' || line[i] == '\r') {
 		i++
 	}
 	return i
