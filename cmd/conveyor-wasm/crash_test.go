@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -373,7 +374,7 @@ stages:
   - {id: s, type: sink, service_name: out}
 edges: [{from: in, to: t}, {from: t, to: s}]
 `, wasm)), 0o644)
-	cmd := cliProcess(t, "--log-level", "debug", "run", "--progress", "0", "--state-dir", "none", "--drain-timeout", "1h", pipeline)
+	cmd := cliProcess(t, "--log-level", "debug", "run", "--progress", "20ms", "--state-dir", "none", "--drain-timeout", "1h", pipeline)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -392,8 +393,29 @@ edges: [{from: in, to: t}, {from: t, to: s}]
 		time.Sleep(10 * time.Millisecond)
 	}
 	fmt.Fprintln(stdin, "loop") // the guest spins on this record
-	time.Sleep(300 * time.Millisecond)
+	// waitLog waits for a line on stderr; the run must not end meanwhile.
+	waitLog := func(what string, rx *regexp.Regexp) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !rx.MatchString(stderr.String()); time.Sleep(10 * time.Millisecond) {
+			select {
+			case err := <-done:
+				t.Fatalf("the run ended (%v) while waiting for %s:\n%s", err, what, stderr.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				t.Fatalf("timed out waiting for %s:\n%s", what, stderr.String())
+			}
+		}
+	}
+	// Once the record is read (in flight), a drain waits for the guest;
+	// a SIGINT before that would find nothing to wait for.
+	waitLog("the record in flight", regexp.MustCompile(`(?m)^progress: in 1 .* in-flight 1\b`))
 	_ = cmd.Process.Signal(syscall.SIGINT)
+	// The drain begins once the first signal is handled, and its default
+	// handling restored: a second signal sent before could merge with the
+	// first one, still pending.
+	waitLog("the drain", regexp.MustCompile(`msg="stopping: draining in-flight records"`))
 	select {
 	case err := <-done:
 		t.Fatalf("the first SIGINT ended the run although the drain is stuck: %v\n%s", err, stderr.String())
@@ -406,7 +428,7 @@ edges: [{from: in, to: t}, {from: t, to: s}]
 		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGINT {
 			t.Fatalf("after the second SIGINT: %v, want killed by SIGINT\n%s", err, stderr.String())
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		_ = cmd.Process.Kill()
 		t.Fatalf("the second SIGINT did not kill the process:\n%s", stderr.String())
 	}
