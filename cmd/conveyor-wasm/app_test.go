@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -149,13 +151,31 @@ services: {out: {type: file, path: out.jsonl}}
 stages: [{id: s, type: sink, service_name: out}]
 edges: [{from: g, to: s}]
 `), 0o644)
-	var out, errb bytes.Buffer
-	app := newApp(strings.NewReader(""), &out, &errb)
-	// Replace the OS signal context with one cancelled after a while, as a
-	// SIGTERM would.
+	var out bytes.Buffer
+	errb := &lockedBuffer{}
+	app := newApp(strings.NewReader(""), &out, errb)
+	// Replace the OS signal context with one cancelled, as a SIGTERM
+	// would, once a progress line counts 1000 records in (or after a
+	// minute, for the checks below to report what came instead): however
+	// slow the machine, the drain has records to write.
 	envOf := app.Metadata["env"].(*appEnv)
+	inRx := regexp.MustCompile(`(?m)^progress: in (\d+) `)
 	envOf.signals = func(ctx context.Context) (context.Context, context.CancelFunc) {
-		return context.WithTimeout(ctx, 1500*time.Millisecond)
+		ctx, cancel := context.WithCancel(ctx)
+		go func() {
+			defer cancel()
+			for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				for _, m := range inRx.FindAllStringSubmatch(errb.String(), -1) {
+					if n, _ := strconv.Atoi(m[1]); n >= 1000 {
+						return
+					}
+				}
+				if ctx.Err() != nil {
+					return
+				}
+			}
+		}()
+		return ctx, cancel
 	}
 	// A stopped run exits 130 (SIGINT; 143 for SIGTERM), not 0.
 	var ee *exitError
