@@ -30,6 +30,7 @@ type reloadCLI struct {
 	done     chan struct{} // closed once the CLI has exited, with exit set
 	exit     error
 	next     atomic.Int64 // the next id the writer writes
+	writing  atomic.Int64 // the end of the ids written or being written
 	stop     chan struct{}
 	stopped  chan struct{}
 }
@@ -82,6 +83,7 @@ func startReloadCLI(t *testing.T, cond string, flags ...string) *reloadCLI {
 			for id := n; id < n+20; id++ {
 				fmt.Fprintf(&b, "{\"id\":%d,\"v\":%d}\n", id, id%10)
 			}
+			c.writing.Store(int64(n + 20))
 			if _, err := in.Write(b.Bytes()); err != nil {
 				panic(err)
 			}
@@ -112,6 +114,24 @@ func (c *reloadCLI) stopWriter() {
 // written is the next id the writer writes: every smaller one is in the
 // input.
 func (c *reloadCLI) written() int { return int(c.next.Load()) }
+
+// unwritten is the first id that is not in the input, nor being written
+// to it: no run has read it or a larger one. (written() can be less: the
+// writer may have written its next ids without saying so yet.)
+func (c *reloadCLI) unwritten() int { return int(c.writing.Load()) }
+
+// readBefore is one past the last id in [from, from+n) that keep accepts:
+// once waitDelivered(from, n, keep) has returned, the source, which reads
+// in order, had read every id below it. (The ids after it that keep drops
+// may have been read or not.)
+func readBefore(from, n int, keep func(v int) bool) int {
+	for id := from + n - 1; id >= from; id-- {
+		if keep(id % 10) {
+			return id + 1
+		}
+	}
+	return from
+}
 
 // writePipeline replaces the pipeline file in place.
 func (c *reloadCLI) writePipeline(text string) {
@@ -271,13 +291,14 @@ func TestCLI_Run_WatchReloadsTheChangedPipeline(t *testing.T) {
 	// Invalid: an undeclared name in the condition (line 6).
 	c.writePipeline(reloadPipeline("recrd.payload.v >= 5"))
 	c.waitLog(`level=ERROR msg="reload refused: the pipeline file is invalid; the running pipeline goes on".*problem=".*p\.yaml:6:\d+: undeclared reference to 'recrd`)
-	end = c.waitDelivered(c.written(), 200, low) // still flowing, through the old filter
+	from := c.written()
+	end = c.waitDelivered(from, 200, low) // still flowing, through the old filter
 
 	// Valid, saved as editors do (renamed over the file).
-	lo := end
+	lo := readBefore(from, 200, low)
 	c.renamePipeline(reloadPipeline("record.payload.v >= 5"))
 	c.waitLog(`msg="pipeline reloaded"`)
-	hi := c.written()
+	hi := c.unwritten()
 	end = c.waitDelivered(hi, 200, high)
 	c.interrupt()
 	c.checkCut(low, high, lo, hi, end)
@@ -303,7 +324,9 @@ func TestCLI_Run_SIGHUPReloads(t *testing.T) {
 
 	c.writePipeline(reloadPipeline("record.payload.v >= 5"))
 	time.Sleep(3 * reloadDebounce)
-	lo := c.waitDelivered(c.written(), 200, low)
+	from := c.written()
+	c.waitDelivered(from, 200, low)
+	lo := readBefore(from, 200, low)
 	if strings.Contains(c.stderr.String(), "reload") {
 		t.Fatalf("a change without --watch reloaded:\n%s", c.stderr.String())
 	}
@@ -313,7 +336,7 @@ func TestCLI_Run_SIGHUPReloads(t *testing.T) {
 	}
 	c.waitLog(`msg="reloading: draining the running pipeline".*trigger=SIGHUP`)
 	c.waitLog(`msg="pipeline reloaded"`)
-	hi := c.written()
+	hi := c.unwritten()
 	end := c.waitDelivered(hi, 200, high)
 	c.interrupt()
 	c.checkCut(low, high, lo, hi, end)
