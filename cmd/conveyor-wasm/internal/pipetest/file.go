@@ -30,6 +30,11 @@
 // The cases can also live in the pipeline file itself, as its tests: list
 // (a run ignores it).
 //
+// Inputs are read first (files with the file connector), then fed one
+// batch at a time, each once the pipeline has settled after the one
+// before, the source furthest behind in event time first: what is late at
+// a merge is the same on every run.
+//
 // Event time runs on a virtual clock: processing time (idle timeouts,
 // use_processing_time, max_future) stands still at the case's clock (or
 // the wall clock when the case starts) unless a step moves it. A case may

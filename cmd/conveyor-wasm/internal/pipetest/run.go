@@ -239,22 +239,26 @@ func (s *suite) run(ctx context.Context, c *Case, opts Options) CaseResult {
 		start0, _ = time.Parse(time.RFC3339Nano, c.Clock) // checked by Load
 	}
 	clk := watermark.NewManualClock(start0)
+	// Every source is driven step by step: a case's steps, or its inputs
+	// fed in turns (see feed).
 	sources := map[string]connectors.Source{}
-	var stepped map[string]*stepSource
-	if len(c.Steps) > 0 {
-		stepped = map[string]*stepSource{}
-		for name := range s.sources {
-			stepped[name] = newStepSource()
-			sources[name] = stepped[name]
-		}
-	} else {
+	stepped := map[string]*stepSource{}
+	for name := range s.sources {
+		stepped[name] = newStepSource()
+		sources[name] = stepped[name]
+	}
+	var fed map[string]*capture
+	if len(c.Steps) == 0 {
+		fed = map[string]*capture{}
 		for name := range s.sources {
 			src, err := s.source(name, c.Inputs[name])
+			if err == nil {
+				fed[name], err = captureRead(ctx, src)
+			}
 			if err != nil {
 				fail("%v", err)
 				return res
 			}
-			sources[name] = src
 		}
 	}
 	sinks := map[string]connectors.Sink{}
@@ -285,16 +289,16 @@ func (s *suite) run(ctx context.Context, c *Case, opts Options) CaseResult {
 	}
 	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	var sum engine.Summary
-	if stepped == nil {
-		sum, err = r.Run(runCtx)
+	done := make(chan struct{})
+	go func() { sum, err = r.Run(runCtx); close(done) }()
+	d := &driver{s: s, r: r, clk: clk, srcs: stepped, sinks: collected, dlOut: &dlOut}
+	if fed != nil {
+		res.Failures = append(res.Failures, d.feed(runCtx, fed)...)
 	} else {
-		done := make(chan struct{})
-		go func() { sum, err = r.Run(runCtx); close(done) }()
-		d := &driver{s: s, r: r, clk: clk, srcs: stepped, sinks: collected, dlOut: &dlOut}
 		res.Failures = append(res.Failures, d.drive(runCtx, c.Steps)...)
-		d.endAll()
-		<-done
 	}
+	d.endAll()
+	<-done
 	cancel()
 	switch {
 	case err != nil:

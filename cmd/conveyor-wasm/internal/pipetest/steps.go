@@ -10,6 +10,7 @@ import (
 
 	"github.com/conveyor-etl/conveyor-wasm/connectors"
 	"github.com/conveyor-etl/conveyor-wasm/engine"
+	"github.com/conveyor-etl/conveyor-wasm/engine/record"
 	"github.com/conveyor-etl/conveyor-wasm/watermark"
 )
 
@@ -51,15 +52,22 @@ func (d *driver) drive(ctx context.Context, steps []Step) []string {
 			d.r.Drain()
 			return append(fails, fmt.Sprintf("%s: %v", at, err))
 		}
-		sctx, cancel := context.WithTimeout(ctx, settleTimeout)
-		err := d.r.WaitIdle(sctx)
-		cancel()
-		if err != nil {
+		if err := d.settle(ctx); err != nil {
 			d.r.Drain()
-			return append(fails, fmt.Sprintf("%s: %v (a merge whose buffer is full waits for a watermark only a later step brings: feed fewer records per step, or raise the fan_in buffer)", at, err))
+			return append(fails, fmt.Sprintf("%s: %v", at, err))
 		}
 	}
 	return fails
+}
+
+// settle waits until the pipeline has settled after a step.
+func (d *driver) settle(ctx context.Context) error {
+	sctx, cancel := context.WithTimeout(ctx, settleTimeout)
+	defer cancel()
+	if err := d.r.WaitIdle(sctx); err != nil {
+		return fmt.Errorf("%w (a merge whose buffer is full waits for a watermark only a later step brings: feed fewer records per step, or raise the fan_in buffer)", err)
+	}
+	return nil
 }
 
 // do carries out one step that feeds the pipeline or moves the clock.
@@ -137,4 +145,107 @@ func (d *driver) endAll() {
 			src.End()
 		}
 	}
+}
+
+// capture is what one source's Read did, kept to be done again, one call
+// at a time, on the pipeline's emitter: a case's inputs are read first
+// (files with the file connector), then fed in turns.
+type capture struct {
+	ops []func(context.Context, connectors.Emitter) error
+}
+
+var (
+	_ connectors.Emitter        = (*capture)(nil)
+	_ connectors.RecordRejecter = (*capture)(nil)
+	_ connectors.SkipCounter    = (*capture)(nil)
+)
+
+// captureRead runs src's Read against a capture.
+func captureRead(ctx context.Context, src connectors.Source) (*capture, error) {
+	c := &capture{}
+	err := src.Read(ctx, c)
+	if cerr := src.Close(); err == nil {
+		err = cerr
+	}
+	return c, err
+}
+
+func (c *capture) Emit(_ context.Context, batch []*record.Record) error {
+	c.ops = append(c.ops, func(ctx context.Context, out connectors.Emitter) error { return out.Emit(ctx, batch) })
+	return nil
+}
+
+func (c *capture) Reject(_ context.Context, raw []byte, origin string, err error) error {
+	c.ops = append(c.ops, func(ctx context.Context, out connectors.Emitter) error { return out.Reject(ctx, raw, origin, err) })
+	return nil
+}
+
+func (c *capture) RejectRecord(_ context.Context, rec *record.Record, err error) error {
+	c.ops = append(c.ops, func(ctx context.Context, out connectors.Emitter) error {
+		if rr, ok := out.(connectors.RecordRejecter); ok {
+			return rr.RejectRecord(ctx, rec, err)
+		}
+		return out.Reject(ctx, rec.Payload, rec.Origin, err)
+	})
+	return nil
+}
+
+func (c *capture) Skipped(n int, why string) {
+	c.ops = append(c.ops, func(_ context.Context, out connectors.Emitter) error {
+		if sc, ok := out.(connectors.SkipCounter); ok {
+			sc.Skipped(n, why)
+		}
+		return nil
+	})
+}
+
+// feed feeds a case's inputs in turns, one batch at a time, each once the
+// pipeline has settled after the one before: next is always the source
+// furthest behind in event time (the lowest watermark; sources without one
+// first; ties in name order), as if they were read in step. A source whose
+// input is used up ends. Read at once, two sources would race each other,
+// and what is late at a merge would depend on which got ahead; fed so, a
+// case gives the same result every time, and a merge's buffer never fills
+// with one input while it waits for another.
+func (d *driver) feed(ctx context.Context, fed map[string]*capture) []string {
+	for {
+		name := d.behind(fed)
+		if name == "" {
+			return nil
+		}
+		src, c := d.srcs[name], fed[name]
+		var err error
+		if len(c.ops) == 0 {
+			err = d.do(ctx, "end", &Step{Source: name})
+		} else {
+			op := c.ops[0]
+			c.ops = c.ops[1:]
+			err = src.Do(ctx, op)
+		}
+		if err == nil {
+			err = d.settle(ctx)
+		}
+		if err != nil {
+			d.r.Drain()
+			return []string{fmt.Sprintf("feeding source %q: %v", name, err)}
+		}
+	}
+}
+
+// behind is the source still open that is furthest behind, or "".
+func (d *driver) behind(fed map[string]*capture) string {
+	wm := map[string]time.Time{}
+	for _, sp := range d.r.Summary().Sources {
+		wm[sp.Source] = sp.Watermark // zero: none yet
+	}
+	best := ""
+	for _, name := range slices.Sorted(mapsKeys(fed)) {
+		if d.srcs[name].ended {
+			continue
+		}
+		if best == "" || wm[name].Before(wm[best]) {
+			best = name
+		}
+	}
+	return best
 }
