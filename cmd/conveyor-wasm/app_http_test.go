@@ -49,7 +49,7 @@ func writePipeline(t *testing.T, text string) string {
 // waitFor polls cond until it holds or the test's deadline nears.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

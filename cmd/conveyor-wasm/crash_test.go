@@ -386,7 +386,7 @@ edges: [{from: in, to: t}, {from: t, to: s}]
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(stderr.String(), `msg="running:`); {
+	for deadline := time.Now().Add(2 * time.Minute); !strings.Contains(stderr.String(), `msg="running:`); {
 		if time.Now().After(deadline) {
 			t.Fatalf("the run did not start:\n%s", stderr.String())
 		}
@@ -396,7 +396,7 @@ edges: [{from: in, to: t}, {from: t, to: s}]
 	// waitLog waits for a line on stderr; the run must not end meanwhile.
 	waitLog := func(what string, rx *regexp.Regexp) {
 		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); !rx.MatchString(stderr.String()); time.Sleep(10 * time.Millisecond) {
+		for deadline := time.Now().Add(2 * time.Minute); !rx.MatchString(stderr.String()); time.Sleep(10 * time.Millisecond) {
 			select {
 			case err := <-done:
 				t.Fatalf("the run ended (%v) while waiting for %s:\n%s", err, what, stderr.String())

@@ -172,7 +172,7 @@ func (c *reloadCLI) output() map[int]int {
 // waitFor polls until ok holds, or fails the test after a deadline.
 func (c *reloadCLI) waitFor(what string, ok func() bool) {
 	c.t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !ok(); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); !ok(); time.Sleep(20 * time.Millisecond) {
 		select {
 		case <-c.done:
 			c.t.Fatalf("the CLI ended (%v) while waiting for %s:\n%s", c.exit, what, c.stderr.String())
