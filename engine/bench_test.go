@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/conveyor-etl/conveyor-wasm/engine/record"
 )
 
 var (
@@ -97,45 +95,4 @@ edges: [{from: events, to: active}, {from: active, to: fan}]
 // file source hands it: batches of 1024 ~100-byte orders, validated and
 // not parsed, total = price * qty (BenchmarkMapping_Process runs the
 // same on records nobody validated, which the stage must parse).
-func BenchmarkMapping_SetComputedField(b *testing.B) {
-	plan, err := Load(writeFile(b, b.TempDir(), "p.yaml", `id: m
-sources: [{name: in, type: generate, count: 1}]
-services: {out: {type: discard}}
-stages:
-  - {id: m, type: mapping, set: {total: "record.payload.price * double(record.payload.qty)"}}
-  - {id: s, type: sink, service_name: out}
-edges: [{from: in, to: m}, {from: m, to: s}]
-`))
-	if err != nil {
-		b.Fatal(err)
-	}
-	m := plan.byID["m"].impl.(*mappingProc)
-	const n = 1024
-	payloads := make([][]byte, n)
-	for i := range payloads {
-		payloads[i] = []byte(orderLine(i))
-	}
-	in := make([]*record.Record, n)
-	out := make([]*record.Record, 0, n)
-	bc := &batchCtx{stage: "m"}
-	b.SetBytes(int64(n * len(payloads[0])))
-	for b.Loop() {
-		b.StopTimer()
-		for i := range in {
-			if in[i] != nil {
-				in[i].Release()
-			}
-			in[i] = record.New("", payloads[i])
-			in[i].MarkValidJSON() // as the file source does
-		}
-		b.StartTimer()
-		out = m.process(context.Background(), bc, in, out[:0])
-		if len(out) != n || len(bc.dl) > 0 {
-			b.Fatalf("%d out, %d dead letters", len(out), len(bc.dl))
-		}
-	}
-	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
-	if got := string(out[3].Payload); !strings.HasSuffix(got, `,"total":13}`) {
-		b.Fatalf("payload %s", got)
-	}
-}
+func BenchmarkMapping_SetComputedField(b *testing.B) { benchMapping(b, true) }
