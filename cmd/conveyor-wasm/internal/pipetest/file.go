@@ -47,6 +47,8 @@
 //	    records: [{payload: {ts: 1767225601000}}]
 //	  - {source: south, watermark: 2026-01-01T00:00:05Z}   # a watermark mark
 //	  - {source: south, idle: true}  # an idle mark: south stops holding the watermark back
+//	  - {source: south, partition: p1, records: [...]}   # records of one partition (its own watermark input)
+//	  - {source: south, partition: p1, idle: true}       # one partition goes idle
 //	  - advance: 10s                 # the clock moves; idle inputs stop holding the merge
 //	  - expect: {merged: {count: 1}} # what the sinks have so far
 //	  - {source: north, end: true}   # the source's input ends
@@ -105,7 +107,10 @@ type Case struct {
 // source's input; a move of the clock; or expectations on what the sinks
 // (and the dead-letter sink) have received so far.
 type Step struct {
-	Source    string        `yaml:"source"`
+	Source string `yaml:"source"`
+	// Partition, with records or idle, is the partition of the source
+	// they are for: each partition is its own watermark input.
+	Partition string        `yaml:"partition"`
 	Records   []Input       `yaml:"records"`
 	Watermark string        `yaml:"watermark"`
 	Idle      bool          `yaml:"idle"`
@@ -180,6 +185,9 @@ func (s *Step) kind() (string, error) {
 		if s.Source != "" {
 			return "", fmt.Errorf("%s takes no source", k)
 		}
+	}
+	if s.Partition != "" && k != "records" && k != "idle" {
+		return "", fmt.Errorf("partition goes with records or idle, not %s", k)
 	}
 	if k == "advance" && s.Advance < 0 {
 		return "", fmt.Errorf("advance %s: the clock does not go back", s.Advance)

@@ -82,7 +82,16 @@ func (d *driver) do(ctx context.Context, kind string, st *Step) error {
 		if err != nil {
 			return err
 		}
-		return src.Do(ctx, func(ctx context.Context, out connectors.Emitter) error { return ts.Read(ctx, out) })
+		return src.Do(ctx, func(ctx context.Context, out connectors.Emitter) error {
+			if st.Partition != "" {
+				pe, ok := out.(connectors.PartitionEmitter)
+				if !ok {
+					return errors.New("the engine's emitter takes no partitions")
+				}
+				out = &partitionOut{Emitter: out, pe: pe, partition: st.Partition}
+			}
+			return ts.Read(ctx, out)
+		})
 	case "watermark":
 		t, _ := time.Parse(time.RFC3339Nano, st.Watermark) // checked by Load
 		return src.Do(ctx, func(ctx context.Context, out connectors.Emitter) error {
@@ -94,6 +103,13 @@ func (d *driver) do(ctx context.Context, kind string, st *Step) error {
 		})
 	case "idle":
 		return src.Do(ctx, func(ctx context.Context, out connectors.Emitter) error {
+			if st.Partition != "" {
+				pe, ok := out.(connectors.PartitionEmitter)
+				if !ok {
+					return errors.New("the engine's emitter takes no partitions")
+				}
+				return pe.IdlePartition(ctx, st.Partition)
+			}
 			we, ok := out.(connectors.WatermarkEmitter)
 			if !ok {
 				return errors.New("the engine's emitter takes no idle marks")
@@ -248,4 +264,33 @@ func (d *driver) behind(fed map[string]*capture) string {
 		}
 	}
 	return best
+}
+
+// partitionOut emits a step's records on one partition of its source.
+type partitionOut struct {
+	connectors.Emitter
+	pe        connectors.PartitionEmitter
+	partition string
+}
+
+var (
+	_ connectors.RecordRejecter = (*partitionOut)(nil)
+	_ connectors.SkipCounter    = (*partitionOut)(nil)
+)
+
+func (p *partitionOut) Emit(ctx context.Context, batch []*record.Record) error {
+	return p.pe.EmitPartition(ctx, p.partition, batch)
+}
+
+func (p *partitionOut) RejectRecord(ctx context.Context, rec *record.Record, err error) error {
+	if rr, ok := p.Emitter.(connectors.RecordRejecter); ok {
+		return rr.RejectRecord(ctx, rec, err)
+	}
+	return p.Reject(ctx, rec.Payload, rec.Origin, err)
+}
+
+func (p *partitionOut) Skipped(n int, why string) {
+	if sc, ok := p.Emitter.(connectors.SkipCounter); ok {
+		sc.Skipped(n, why)
+	}
 }

@@ -195,3 +195,28 @@ tests:
 		t.Errorf("typo: %v", res.Err)
 	}
 }
+
+// Steps can feed one partition of a source (its own watermark input) and
+// mark one partition idle: the slow partition holds the merge back until it
+// idles.
+func TestRunFile_Steps_Partitions(t *testing.T) {
+	t.Parallel()
+	res := runCase(t, `cases:
+  - name: partitions
+    steps:
+      - {source: a, partition: p1, records: [{payload: {ts: 1000}}]}
+      - {source: a, partition: p2, records: [{payload: {ts: 5000}}]}
+      - {source: b, records: [{payload: {ts: 2000}}, {payload: {ts: 3000}}]}
+      - expect: {out: {count: 0}}        # p1 holds a at 999 ms
+      - {source: a, partition: p1, idle: true}
+      - expect: {out: {ordered: true, records: [{payload: {ts: 1000}}, {payload: {ts: 2000}}]}}   # a follows p2; b holds at 2999
+    expect: {out: {count: 4}}
+`)
+	if res.Failed() {
+		t.Fatalf("failures: %q", res.Cases[0].Failures)
+	}
+	path := writeCase(t, mergePipeline, "cases:\n  - name: c\n    steps:\n      - {source: a, partition: p1, end: true}\n")
+	if res := RunFile(context.Background(), path, Options{}); res.Err == nil || !strings.Contains(res.Err.Error(), "partition goes with records or idle, not end") {
+		t.Errorf("partition with end: %v", res.Err)
+	}
+}

@@ -32,7 +32,7 @@ func TestLoad_UnknownKeys(t *testing.T) {
 		`p_test.yaml:4: unknown key "cont" in a sink's expectations (want count, records, ordered, contains or assert) (did you mean "count"?)`,
 		`p_test.yaml:4: unknown key "paylod" in an expected record (want payload, key, metadata or event_time) (did you mean "payload"?)`,
 		`p_test.yaml:5: unknown key "reason" in a dead-letter expectation (want reason_contains, stage, payload or count)`,
-		`p_test.yaml:7: unknown key "advanc" in a step (want source, records, watermark, idle, end, advance, expect or dead_letters) (did you mean "advance"?)`,
+		`p_test.yaml:7: unknown key "advanc" in a step (want source, partition, records, watermark, idle, end, advance, expect or dead_letters) (did you mean "advance"?)`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)
