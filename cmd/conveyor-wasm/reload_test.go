@@ -425,9 +425,9 @@ func TestWatchFile_Debounces(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "p.yaml")
 	mustWrite(t, path, "a")
-	// The debounce is 50 times the gap between writes, so that a loaded
-	// machine (a -race run beside other packages) does not stretch a gap
-	// past it and split the burst.
+	// The burst's writes follow each other with no sleep between them (a
+	// sleep hands the thread back, and a loaded machine may take longer
+	// than the debounce to give it back, splitting the burst).
 	const debounce = 500 * time.Millisecond
 	w, err := watchFile(path, debounce, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -437,9 +437,6 @@ func TestWatchFile_Debounces(t *testing.T) {
 	start := time.Now()
 	var last time.Time // when the last write began: its events come after
 	for i := range 10 {
-		if i > 0 {
-			time.Sleep(10 * time.Millisecond)
-		}
 		last = time.Now()
 		mustWrite(t, path, strings.Repeat("b", i))
 	}
