@@ -22,6 +22,7 @@ import (
 
 	"github.com/conveyor-etl/conveyor-wasm/abi"
 	"github.com/conveyor-etl/conveyor-wasm/cmd/conveyor-wasm/internal/httpserver"
+	"github.com/conveyor-etl/conveyor-wasm/cmd/conveyor-wasm/internal/pipetest"
 	"github.com/conveyor-etl/conveyor-wasm/cmd/conveyor-wasm/internal/report"
 	"github.com/conveyor-etl/conveyor-wasm/engine"
 	"github.com/conveyor-etl/conveyor-wasm/engine/metrics"
@@ -670,7 +671,7 @@ func docsCommand() *cli.Command {
 		Name:  "docs",
 		Usage: "print the reference of pipeline keys, stages and connectors (or their JSON Schema, or this program's man page), generated from the specs that validate them",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Value: "markdown", Usage: "markdown (the pipeline reference), jsonschema (the JSON Schema of pipeline files, for editors) or man (the man page of conveyor-wasm)"},
+			&cli.StringFlag{Name: "format", Value: "markdown", Usage: "markdown (the pipeline reference), jsonschema (the JSON Schema of pipeline files, for editors), test-jsonschema (the JSON Schema of pipeline test files) or man (the man page of conveyor-wasm)"},
 		},
 		Action: func(c *cli.Context) error {
 			var b strings.Builder
@@ -681,6 +682,10 @@ func docsCommand() *cli.Command {
 				if err := engine.WriteJSONSchema(&b); err != nil {
 					return &exitError{code: 1, err: err}
 				}
+			case "test-jsonschema":
+				if err := pipetest.WriteJSONSchema(&b); err != nil {
+					return &exitError{code: 1, err: err}
+				}
 			case "man":
 				man, err := manPage(c.App)
 				if err != nil {
@@ -688,7 +693,7 @@ func docsCommand() *cli.Command {
 				}
 				b.WriteString(man)
 			default:
-				return &exitError{code: 2, err: fmt.Errorf("docs: unknown --format %q (want markdown, jsonschema or man)", f)}
+				return &exitError{code: 2, err: fmt.Errorf("docs: unknown --format %q (want markdown, jsonschema, test-jsonschema or man)", f)}
 			}
 			_, err := io.WriteString(c.App.Writer, b.String())
 			return err

@@ -103,6 +103,10 @@ func TestCLI_Docs_Formats(t *testing.T) {
 	if code != 0 || !strings.Contains(schema, `"$schema": "https://json-schema.org/draft/2020-12/schema"`) {
 		t.Errorf("jsonschema: exit %d: %s\n%.300s", code, stderr, schema)
 	}
+	code, tschema, stderr := run(t, "", "docs", "--format", "test-jsonschema")
+	if code != 0 || !strings.Contains(tschema, `"title": "conveyor-wasm pipeline test file"`) || !strings.Contains(tschema, `"advance"`) {
+		t.Errorf("test-jsonschema: exit %d: %s\n%.300s", code, stderr, tschema)
+	}
 	code, md, _ := run(t, "", "docs")
 	if code != 0 || !strings.HasPrefix(md, "# Pipeline file reference") {
 		t.Errorf("markdown: exit %d\n%.300s", code, md)
