@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/conveyor-etl/conveyor-wasm/cmd/conveyor-wasm/internal/pipetest"
 	"github.com/conveyor-etl/conveyor-wasm/engine"
 	"github.com/urfave/cli/v2"
 )
@@ -74,7 +75,8 @@ edges:
 `
 
 // starterTest tests the starter pipeline in memory (conveyor-wasm test).
-const starterTest = `# conveyor-wasm test: records in per source, expectations per sink.
+const starterTest = `# yaml-language-server: $schema=pipeline_test.schema.json
+# conveyor-wasm test: records in per source, expectations per sink.
 pipeline: pipeline.yaml
 cases:
   - name: large orders are split from the others
@@ -109,6 +111,7 @@ Written by ` + "`conveyor-wasm init`" + `.
 | pipeline.yaml | the pipeline: orders from data/orders.jsonl are sized (price * qty); large ones go to out/large-orders.jsonl, the others to out/other-orders.jsonl |
 | pipeline_test.yaml | its tests, run in memory by ` + "`conveyor-wasm test`" + ` |
 | pipeline.schema.json | the JSON Schema of pipeline files, for editors (the first line of pipeline.yaml points the YAML language server at it); regenerate it with ` + "`conveyor-wasm docs --format jsonschema > pipeline.schema.json`" + ` |
+| pipeline_test.schema.json | the same for the test file: ` + "`conveyor-wasm docs --format test-jsonschema > pipeline_test.schema.json`" + ` |
 | data/orders.jsonl | sample input |
 
     conveyor-wasm validate pipeline.yaml
@@ -135,14 +138,18 @@ func initCommand() *cli.Command {
 			if dir == "" {
 				dir = "."
 			}
-			var schema bytes.Buffer
+			var schema, testSchema bytes.Buffer
 			if err := engine.WriteJSONSchema(&schema); err != nil {
+				return &exitError{code: 1, err: err}
+			}
+			if err := pipetest.WriteJSONSchema(&testSchema); err != nil {
 				return &exitError{code: 1, err: err}
 			}
 			files := []struct{ name, content string }{
 				{"pipeline.yaml", starterPipeline},
 				{"pipeline_test.yaml", starterTest},
 				{"pipeline.schema.json", schema.String()},
+				{"pipeline_test.schema.json", testSchema.String()},
 				{filepath.Join("data", "orders.jsonl"), starterInput},
 				{"README.md", starterReadme},
 			}

@@ -18,7 +18,7 @@ func TestCLI_Init_WritesAStarterThatValidatesTestsAndRuns(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "wrote a starter pipeline") {
 		t.Fatalf("init: exit %d: %s", code, stderr)
 	}
-	for _, f := range []string{"pipeline.yaml", "pipeline_test.yaml", "pipeline.schema.json", "README.md", "data/orders.jsonl"} {
+	for _, f := range []string{"pipeline.yaml", "pipeline_test.yaml", "pipeline.schema.json", "pipeline_test.schema.json", "README.md", "data/orders.jsonl"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("init wrote no %s: %v", f, err)
 		}
@@ -71,6 +71,37 @@ func TestCLI_Init_WritesAStarterThatValidatesTestsAndRuns(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(src), "# yaml-language-server: $schema=pipeline.schema.json\n") {
 		t.Errorf("no editor hint on the first line:\n%.200s", src)
+	}
+
+	// And the test file validates against the test-file schema it wrote.
+	tsch, err := os.ReadFile(filepath.Join(dir, "pipeline_test.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tdoc, err := jsonschema.UnmarshalJSON(bytes.NewReader(tsch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := jsonschema.NewCompiler()
+	if err := tc.AddResource("pipeline_test.schema.json", tdoc); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := tc.Compile("pipeline_test.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tsrc, _ := os.ReadFile(filepath.Join(dir, "pipeline_test.yaml"))
+	var ty any
+	if err := yaml.Unmarshal(tsrc, &ty); err != nil {
+		t.Fatal(err)
+	}
+	tj, _ := json.Marshal(ty)
+	tv, _ := jsonschema.UnmarshalJSON(bytes.NewReader(tj))
+	if err := ts.Validate(tv); err != nil {
+		t.Errorf("the starter test file does not validate against its schema: %v", err)
+	}
+	if !strings.HasPrefix(string(tsrc), "# yaml-language-server: $schema=pipeline_test.schema.json\n") {
+		t.Errorf("no editor hint on the test file's first line:\n%.200s", tsrc)
 	}
 }
 
