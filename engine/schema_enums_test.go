@@ -3,6 +3,8 @@ package engine
 import (
 	"strings"
 	"testing"
+
+	"github.com/conveyor-etl/conveyor-wasm/internal/schematest"
 )
 
 // The schema enumerates the values of the connectors' enumerated keys
@@ -24,7 +26,7 @@ func TestWriteJSONSchema_ConnectorAndRuntimeEnums(t *testing.T) {
 		if err := compileErr(t, src); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: Load: err = %v, want one about %s", name, err, tc.want)
 		}
-		err := s.Validate(yamlToJSON(t, []byte(src)))
+		err := s.Validate(schematest.YAML(t, []byte(src)))
 		if err == nil {
 			t.Errorf("%s: broken pipeline accepted by the schema", name)
 			continue
@@ -34,7 +36,7 @@ func TestWriteJSONSchema_ConnectorAndRuntimeEnums(t *testing.T) {
 		}
 	}
 	for _, ok := range []string{"{type: stdout, format: envelope}", "{type: file, path: o.jsonl, sync: flush}"} {
-		if err := s.Validate(yamlToJSON(t, []byte(strings.Replace(validPipeline, "{type: discard}", ok, 1)))); err != nil {
+		if err := s.Validate(schematest.YAML(t, []byte(strings.Replace(validPipeline, "{type: discard}", ok, 1)))); err != nil {
 			t.Errorf("%s rejected: %v", ok, err)
 		}
 	}

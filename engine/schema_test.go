@@ -9,7 +9,8 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"go.yaml.in/yaml/v3"
+
+	"github.com/conveyor-etl/conveyor-wasm/internal/schematest"
 )
 
 // compiledSchema compiles the generated schema with a JSON Schema
@@ -20,39 +21,7 @@ func compiledSchema(t *testing.T) *jsonschema.Schema {
 	if err := WriteJSONSchema(&b); err != nil {
 		t.Fatal(err)
 	}
-	doc, err := jsonschema.UnmarshalJSON(&b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource(SchemaID, doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile(SchemaID)
-	if err != nil {
-		t.Fatalf("the generated schema does not compile: %v", err)
-	}
-	return s
-}
-
-// yamlToJSON converts a pipeline file to the JSON value a validator (and
-// an editor's YAML language server) checks.
-func yamlToJSON(t *testing.T, src []byte) any {
-	t.Helper()
-	var x any
-	if err := yaml.Unmarshal(src, &x); err != nil {
-		t.Fatal(err)
-	}
-	b, err := json.Marshal(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return schematest.Compile(t, SchemaID, b.Bytes())
 }
 
 func TestWriteJSONSchema_ExamplesValidate(t *testing.T) {
@@ -82,7 +51,7 @@ func TestWriteJSONSchema_ExamplesValidate(t *testing.T) {
 			t.Errorf("%s: not a valid pipeline, so no test of the schema: %v", f, err)
 			continue
 		}
-		if err := s.Validate(yamlToJSON(t, src)); err != nil {
+		if err := s.Validate(schematest.YAML(t, src)); err != nil {
 			t.Errorf("%s: valid pipeline rejected by the schema: %v", f, err)
 		}
 	}
@@ -90,7 +59,7 @@ func TestWriteJSONSchema_ExamplesValidate(t *testing.T) {
 
 func TestWriteJSONSchema_RejectsBrokenPipelines(t *testing.T) {
 	s := compiledSchema(t)
-	if err := s.Validate(yamlToJSON(t, []byte(validPipeline))); err != nil {
+	if err := s.Validate(schematest.YAML(t, []byte(validPipeline))); err != nil {
 		t.Fatalf("valid pipeline rejected: %v", err)
 	}
 	for name, tc := range map[string]struct{ old, new, want string }{
@@ -114,7 +83,7 @@ func TestWriteJSONSchema_RejectsBrokenPipelines(t *testing.T) {
 				t.Errorf("%s: the engine accepts it, so the schema must not be the only one to reject it", name)
 			}
 		}
-		err := s.Validate(yamlToJSON(t, []byte(src)))
+		err := s.Validate(schematest.YAML(t, []byte(src)))
 		if err == nil {
 			t.Errorf("%s: broken pipeline accepted by the schema", name)
 			continue

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"go.yaml.in/yaml/v3"
+	"github.com/conveyor-etl/conveyor-wasm/internal/schematest"
 )
 
 func TestCLI_Init_WritesAStarterThatValidatesTestsAndRuns(t *testing.T) {
@@ -42,66 +39,27 @@ func TestCLI_Init_WritesAStarterThatValidatesTestsAndRuns(t *testing.T) {
 		t.Errorf("other orders: %q", got)
 	}
 
-	// The schema it wrote accepts the pipeline it wrote.
-	sch, err := os.ReadFile(filepath.Join(dir, "pipeline.schema.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(sch))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("pipeline.schema.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("pipeline.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, _ := os.ReadFile(pipeline)
-	var y any
-	if err := yaml.Unmarshal(src, &y); err != nil {
-		t.Fatal(err)
-	}
-	j, _ := json.Marshal(y)
-	v, _ := jsonschema.UnmarshalJSON(bytes.NewReader(j))
-	if err := s.Validate(v); err != nil {
-		t.Errorf("the starter does not validate against its schema: %v", err)
-	}
-	if !strings.HasPrefix(string(src), "# yaml-language-server: $schema=pipeline.schema.json\n") {
-		t.Errorf("no editor hint on the first line:\n%.200s", src)
-	}
-
-	// And the test file validates against the test-file schema it wrote.
-	tsch, err := os.ReadFile(filepath.Join(dir, "pipeline_test.schema.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tdoc, err := jsonschema.UnmarshalJSON(bytes.NewReader(tsch))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc := jsonschema.NewCompiler()
-	if err := tc.AddResource("pipeline_test.schema.json", tdoc); err != nil {
-		t.Fatal(err)
-	}
-	ts, err := tc.Compile("pipeline_test.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tsrc, _ := os.ReadFile(filepath.Join(dir, "pipeline_test.yaml"))
-	var ty any
-	if err := yaml.Unmarshal(tsrc, &ty); err != nil {
-		t.Fatal(err)
-	}
-	tj, _ := json.Marshal(ty)
-	tv, _ := jsonschema.UnmarshalJSON(bytes.NewReader(tj))
-	if err := ts.Validate(tv); err != nil {
-		t.Errorf("the starter test file does not validate against its schema: %v", err)
-	}
-	if !strings.HasPrefix(string(tsrc), "# yaml-language-server: $schema=pipeline_test.schema.json\n") {
-		t.Errorf("no editor hint on the test file's first line:\n%.200s", tsrc)
+	// The schemas it wrote accept the pipeline and the test file it wrote,
+	// whose first lines point the YAML language server at them.
+	for _, f := range []struct{ file, schema string }{
+		{"pipeline.yaml", "pipeline.schema.json"},
+		{"pipeline_test.yaml", "pipeline_test.schema.json"},
+	} {
+		sch, err := os.ReadFile(filepath.Join(dir, f.schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := schematest.Compile(t, f.schema, sch)
+		src, err := os.ReadFile(filepath.Join(dir, f.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Validate(schematest.YAML(t, src)); err != nil {
+			t.Errorf("the starter %s does not validate against %s: %v", f.file, f.schema, err)
+		}
+		if hint := "# yaml-language-server: $schema=" + f.schema + "\n"; !strings.HasPrefix(string(src), hint) {
+			t.Errorf("no editor hint on the first line of %s:\n%.200s", f.file, src)
+		}
 	}
 }
 

@@ -2,14 +2,12 @@ package pipetest
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"go.yaml.in/yaml/v3"
+	"github.com/conveyor-etl/conveyor-wasm/internal/schematest"
 )
 
 // The test-file schema is a valid draft 2020-12 schema; every example's
@@ -20,33 +18,8 @@ func TestWriteJSONSchema_ValidatesTheExamples(t *testing.T) {
 	if err := WriteJSONSchema(&b); err != nil {
 		t.Fatal(err)
 	}
-	doc, err := jsonschema.UnmarshalJSON(&b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("test.schema.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("test.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	validate := func(src []byte) error {
-		var y any
-		if err := yaml.Unmarshal(src, &y); err != nil {
-			t.Fatal(err)
-		}
-		j, err := json.Marshal(y)
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(j))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s.Validate(v)
-	}
+	s := schematest.Compile(t, "test.schema.json", b.Bytes())
+	validate := func(src []byte) error { return s.Validate(schematest.YAML(t, src)) }
 	files, err := filepath.Glob(filepath.Join("..", "..", "..", "..", "examples", "*", "*_test.yaml"))
 	if err != nil || len(files) < 5 {
 		t.Fatalf("example test files: %v, %v", files, err)
