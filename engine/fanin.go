@@ -332,11 +332,7 @@ func (f *fanInRT) run(ctx context.Context, w *worker) {
 		f.r.obs.StageBatch(f.st.n.id, int(nin), len(out), time.Since(start))
 		w.dispatch(ctx, out, nil)
 		w.flush(ctx)
-		if idle && len(out) == 0 {
-			w.forwardIdle(ctx)
-		} else {
-			w.forwardWatermark(ctx)
-		}
+		w.forwardProgress(ctx, idle && len(out) == 0)
 		f.r.inflight.Add(-tokens)
 		if done {
 			f.r.log.Debug("fan-in done", "stage", f.st.n.id, "stats", fmt.Sprintf("%+v", f.m.Stats()))

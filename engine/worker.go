@@ -266,19 +266,16 @@ func (w *worker) flush(ctx context.Context) {
 		}
 		w.pend[i] = nil
 		sl := w.slots[i]
-		w.r.inflight.Add(1)
-		select {
-		case sl.st.inputs[sl.ch] <- batch{recs: recs, from: w.n.idx, prod: sl.prod, wm: wm}:
-			w.slotWM[i] = wm
-			w.idleSent = false
-			w.edges[sl.route].Add(int64(len(recs)))
-			w.r.obs.EdgeRecords(w.n.id, sl.st.n.id, len(recs))
-		case <-ctx.Done():
-			w.r.inflight.Add(-1)
+		if !w.send(ctx, sl, batch{recs: recs, from: w.n.idx, prod: sl.prod, wm: wm}) {
 			for _, r := range recs {
 				end(r, record.Unprocessed)
 			}
+			continue
 		}
+		w.slotWM[i] = wm
+		w.idleSent = false
+		w.edges[sl.route].Add(int64(len(recs)))
+		w.r.obs.EdgeRecords(w.n.id, sl.st.n.id, len(recs))
 	}
 	if len(w.dl) > 0 {
 		// Dead letters are written even when the run fails: they are how
@@ -305,15 +302,11 @@ func (w *worker) forwardWatermark(ctx context.Context) {
 		if w.slotWM[i] >= wm && !wasIdle {
 			continue
 		}
-		w.r.inflight.Add(1)
-		select {
-		case sl.st.inputs[sl.ch] <- batch{from: w.n.idx, prod: sl.prod, wm: wm}:
-			w.slotWM[i] = wm
-			w.idleSent = false
-		case <-ctx.Done():
-			w.r.inflight.Add(-1)
+		if !w.send(ctx, sl, batch{from: w.n.idx, prod: sl.prod, wm: wm}) {
 			return
 		}
+		w.slotWM[i] = wm
+		w.idleSent = false
 	}
 }
 
@@ -327,16 +320,25 @@ func (w *worker) forwardIdle(ctx context.Context) {
 	}
 	wm := w.outWM()
 	for i, sl := range w.slots {
-		w.r.inflight.Add(1)
-		select {
-		case sl.st.inputs[sl.ch] <- batch{from: w.n.idx, prod: sl.prod, wm: wm, idle: true}:
-			w.slotWM[i] = max(w.slotWM[i], wm)
-		case <-ctx.Done():
-			w.r.inflight.Add(-1)
+		if !w.send(ctx, sl, batch{from: w.n.idx, prod: sl.prod, wm: wm, idle: true}) {
 			return
 		}
+		w.slotWM[i] = max(w.slotWM[i], wm)
 	}
 	w.idleSent = true
+}
+
+// send puts b on slot sl's queue, counted in flight (Runner.WaitIdle)
+// until its receiver is done with it; false if ctx ended first.
+func (w *worker) send(ctx context.Context, sl slot, b batch) bool {
+	w.r.inflight.Add(1)
+	select {
+	case sl.st.inputs[sl.ch] <- b:
+		return true
+	case <-ctx.Done():
+		w.r.inflight.Add(-1)
+		return false
+	}
 }
 
 // sendDeadLetters hands the worker's dead letters to the dead-letter sink.
@@ -382,12 +384,7 @@ func (w *worker) finish() {
 	for _, sl := range w.slots {
 		// The end of input travels like any watermark: behind the records
 		// this worker sent on that queue.
-		w.r.inflight.Add(1)
-		select {
-		case sl.st.inputs[sl.ch] <- batch{from: w.n.idx, prod: sl.prod, wm: wmMax}:
-		case <-ctx.Done():
-			w.r.inflight.Add(-1)
-		}
+		w.send(ctx, sl, batch{from: w.n.idx, prod: sl.prod, wm: wmMax})
 	}
 	for _, sl := range w.slots {
 		g := sl.st.groupFor(w.n)
