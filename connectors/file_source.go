@@ -562,6 +562,18 @@ func (s *fileSource) readSeqAt(ctx context.Context, out Emitter, r io.Reader, na
 	}
 }
 
+// KeyOf is the key a file source with key_field keyField (a dot path)
+// gives a record with this payload: the field's string unquoted, another
+// value as its JSON text, "" when the field is absent or the payload is
+// not JSON. A test harness uses it to key records it makes itself.
+func KeyOf(payload []byte, keyField string) string {
+	v, err := fastjson.ParseBytes(payload)
+	if err != nil {
+		return ""
+	}
+	return keyString(v.Get(strings.Split(keyField, ".")...))
+}
+
 // keyString renders a JSON value as a record key: strings unquoted, other
 // values as their JSON text, missing as "".
 func keyString(v *fastjson.Value) string {

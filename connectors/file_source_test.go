@@ -265,6 +265,9 @@ func TestFileSource_Read_Lines(t *testing.T) {
 						if tt.wantKeys != nil && r.Key != tt.wantKeys[i] {
 							t.Errorf("record %d: Key = %q, want %q", i, r.Key, tt.wantKeys[i])
 						}
+						if tt.keyField != "" && KeyOf(r.Payload, tt.keyField) != r.Key {
+							t.Errorf("record %d: KeyOf = %q, the source's key %q", i, KeyOf(r.Payload, tt.keyField), r.Key)
+						}
 						if tt.codec != "lines" {
 							if _, err := r.JSON(); err != nil {
 								t.Errorf("record %d: JSON: %v", i, err)

@@ -383,9 +383,7 @@ func (s *suite) source(name string, ins []Input) (connectors.Source, error) {
 		case in.Key != nil:
 			rec.Key = *in.Key
 		case info.keyField != "":
-			if v, err := fastjson.ParseBytes(payload); err == nil {
-				rec.Key = keyString(v.Get(strings.Split(info.keyField, ".")...))
-			}
+			rec.Key = connectors.KeyOf(payload, info.keyField)
 		}
 		for _, k := range slices.Sorted(mapsKeys(in.Metadata)) {
 			rec.Metadata.Set(k, in.Metadata[k])
@@ -407,18 +405,6 @@ func (s *suite) source(name string, ins []Input) (connectors.Source, error) {
 		}
 	}
 	return &testSource{segs: segs}, nil
-}
-
-// keyString is the file connector's key: a string as it is, anything else
-// as JSON.
-func keyString(v *fastjson.Value) string {
-	if v == nil {
-		return ""
-	}
-	if v.Type() == fastjson.TypeString {
-		return string(v.GetStringBytes())
-	}
-	return v.String()
 }
 
 type inline struct {
